@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+// Every setting the service reads, from the environment, validated once at start-up.
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z.string().min(1).optional(),
+  DATA_DIR: z.string().default('./data'),
+  MODELS_DIR: z.string().default('./models'),
+  ML_PROVIDERS: z
+    .string()
+    .default('cuda,cpu')
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['webgpu', 'cuda', 'cpu'])).min(1)),
+  ML_BATCH_SIZE: z.coerce.number().int().min(1).max(512).default(32),
+  UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  UPLOAD_MAX_FILES: z.coerce.number().int().min(1).max(100).default(10),
+  IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(40_000_000),
+  IMAGE_URL_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  ADMIN_API_KEY: z.string().min(16).optional(),
+  SEARCH_TTL_HOURS: z.coerce.number().min(0.01).default(24),
+  HNSW_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(100),
+  DEMO_CATALOG: bool.default(true),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

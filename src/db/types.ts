@@ -1,0 +1,61 @@
+// The database edge's typed interface. Nothing here knows about GraphQL or ML runtimes.
+import type { PrismaClient } from '../../generated/prisma/client.js';
+
+export type DatabaseKind = 'embedded' | 'postgres';
+
+/** Filters shared by vector search and catalog listing. All optional; combined with AND. */
+export interface ProductFilter {
+  category?: string[];
+  colour?: string[];
+  brand?: string[];
+  minPrice?: number;
+  maxPrice?: number;
+  /** Case-insensitive substring match over the title. */
+  keyword?: string;
+}
+
+/** A model the catalog holds embeddings for (one partial HNSW index each). */
+export interface VectorModel {
+  key: string;
+  dim: number;
+  metric: 'l2' | 'cosine' | 'ip';
+}
+
+export interface NearestQuery {
+  model: VectorModel;
+  vector: Float32Array;
+  k: number;
+  filter?: ProductFilter;
+  /** Leave this product out (the "more like this" source). */
+  excludeProductId?: string;
+  /** true: sequential exact scan, no index (evaluation baseline). */
+  exact?: boolean;
+}
+
+/** One product, with its closest image. */
+export interface NearestHit {
+  productId: string;
+  imageId: string;
+  distance: number;
+}
+
+export interface Database {
+  kind: DatabaseKind;
+  prisma: PrismaClient;
+  /** Applies pending SQL migrations (idempotent, safe with concurrent starters). Returns names applied. */
+  migrate(): Promise<string[]>;
+  /** Registers a model and creates its HNSW index if missing. */
+  ensureVectorModel(model: VectorModel): Promise<void>;
+  /** Top-k products by distance, one entry per product (its best image), filters applied in the scan. */
+  nearestProducts(query: NearestQuery): Promise<NearestHit[]>;
+  /** Inserts or replaces the embedding (and scorer features) of an image under a model. */
+  upsertEmbedding(imageId: string, model: VectorModel, vector: Float32Array, features: Float32Array): Promise<void>;
+  /** Stored embeddings of images, for "more like this" and re-ranking. */
+  getEmbeddings(
+    imageIds: string[],
+    model: VectorModel,
+  ): Promise<Map<string, { vector: Float32Array; features: Float32Array }>>;
+  /** HNSW parameters of a model's index (for catalogStats). */
+  indexInfo(model: VectorModel): Promise<{ name: string; m: number; efConstruction: number; efSearch: number } | null>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,69 @@
+// The ML edge's typed interface. Nothing here knows about databases or GraphQL.
+
+/** What models/manifest.json says about the shipped models (the contract with training/). */
+export interface ModelInfo {
+  name: string;
+  version: string;
+  /** `${name}@${version}`: the key embeddings are stored under. */
+  key: string;
+  /** Embedding dimension. */
+  dim: number;
+  /** Distance the embeddings are meant for; 'l2' over unit vectors. */
+  metric: 'l2' | 'cosine' | 'ip';
+  /** Square input side in pixels. */
+  inputSize: number;
+  /** Shape of the per-image feature map the scorer consumes, [C, H, W]. */
+  featureShape: [number, number, number];
+}
+
+/** One image through the embedder. */
+export interface ImageEmbedding {
+  /** L2-normalised embedding, length info.dim. */
+  vector: Float32Array;
+  /** Spatial feature map (C*H*W floats) for the pairwise scorer. */
+  features: Float32Array;
+}
+
+/** Crop in fractions of the (oriented) image: 0 <= x, y < 1, 0 < width, height <= 1. */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif';
+
+/** Raw bytes that passed validation: a supported type, decodable, within the pixel limit. */
+export interface ValidatedImage {
+  bytes: Buffer;
+  format: ImageFormat;
+  /** Width and height after EXIF orientation. */
+  width: number;
+  height: number;
+  sha256: string;
+}
+
+export type ImageErrorCode = 'BAD_IMAGE' | 'UNSUPPORTED_IMAGE_TYPE' | 'IMAGE_TOO_LARGE';
+
+/** Bad image input. `code` is stable and becomes GraphQL's extensions.code. */
+export class ImageError extends Error {
+  constructor(
+    readonly code: ImageErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ImageError';
+  }
+}
+
+export interface Models {
+  info: ModelInfo;
+  /** Execution provider that actually runs, e.g. 'cpu'. */
+  provider: string;
+  /** Embeds images (validated bytes, optional crop) in micro-batches of the configured size. */
+  embed(images: { image: ValidatedImage; region?: Region }[]): Promise<ImageEmbedding[]>;
+  /** Pairwise match probability in [0, 1] of the query's feature map against each candidate's. */
+  score(query: Float32Array, candidates: Float32Array[]): Promise<number[]>;
+  close(): Promise<void>;
+}
