@@ -1,0 +1,47 @@
+import GraphQLUpload from 'graphql-upload/GraphQLUpload.mjs';
+import type { FileUpload } from 'graphql-upload/processRequest.mjs';
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { readUpload } from '../http/uploads.js';
+import { ProductFilterInput, RegionInput } from '../schema/inputs.js';
+import { SearchResult } from '../schema/search.js';
+import { querySource } from '../search/query-source.js';
+import type { ApiContext } from './context.js';
+
+const DEFAULT_RERANK_CANDIDATES = 50;
+
+@Resolver()
+export class SearchResolver {
+  @Query(() => SearchResult, {
+    description: 'Products that look most like a photo (upload or URL) or like a catalog product. Give exactly one source.',
+  })
+  async similarProducts(
+    @Ctx() ctx: ApiContext,
+    @Arg('image', () => GraphQLUpload, { nullable: true }) image?: Promise<FileUpload>,
+    @Arg('imageUrl', () => String, { nullable: true }) imageUrl?: string,
+    @Arg('productId', () => ID, { nullable: true, description: '"More like this".' }) productId?: string,
+    @Arg('region', () => RegionInput, { nullable: true }) region?: RegionInput,
+    @Arg('topK', () => Int, { defaultValue: 10 }) topK = 10,
+    @Arg('filter', () => ProductFilterInput, { nullable: true }) filter?: ProductFilterInput,
+    @Arg('rerank', () => Boolean, { defaultValue: false, description: 'Re-rank the top 50 with the pairwise scorer.' })
+    rerank = false,
+  ): Promise<SearchResult> {
+    const source = await querySource(
+      { readImage: image ? () => readUpload(image) : undefined, imageUrl, productId },
+      ctx.fetchImageUrl,
+    );
+    const rerankOption = rerank ? { candidates: Math.max(DEFAULT_RERANK_CANDIDATES, topK) } : undefined;
+    return ctx.search.similarProducts({ source, region, topK, filter: filter ?? undefined, rerank: rerankOption });
+  }
+
+  @Mutation(() => SearchResult, {
+    description: 'Re-ranks an earlier search’s top candidates with the pairwise (full Siamese) scorer.',
+  })
+  async rerankSearch(
+    @Ctx() ctx: ApiContext,
+    @Arg('searchId', () => ID) searchId: string,
+    @Arg('candidates', () => Int, { defaultValue: DEFAULT_RERANK_CANDIDATES }) candidates = DEFAULT_RERANK_CANDIDATES,
+    @Arg('topK', () => Int, { defaultValue: 10 }) topK = 10,
+  ): Promise<SearchResult> {
+    return ctx.search.rerankSearch(searchId, candidates, topK);
+  }
+}

@@ -1,0 +1,187 @@
+import type { CatalogService } from '../catalog/catalog-service.js';
+import { isUuid } from '../catalog/catalog-service.js';
+import type { ImageView, ProductView } from '../catalog/views.js';
+import { findSearch, saveRerank, saveSearch, type StoredHit } from '../db/searches.js';
+import type { Database, ProductFilter, VectorModel } from '../db/types.js';
+import { AppError } from '../errors.js';
+import { validateImage } from '../ml/image.js';
+import type { Models, Region } from '../ml/types.js';
+
+export const MAX_TOP_K = 100;
+export const MAX_RERANK_CANDIDATES = 200;
+
+export type QuerySource =
+  | { kind: 'upload'; bytes: Buffer }
+  | { kind: 'url'; bytes: Buffer; url: string }
+  | { kind: 'product'; productId: string };
+
+export interface SearchRequest {
+  source: QuerySource;
+  region?: Region;
+  topK: number;
+  filter?: ProductFilter;
+  /** Re-rank the top `candidates` with the pairwise scorer before returning topK. */
+  rerank?: { candidates: number };
+}
+
+export interface HitView {
+  rank: number;
+  distance: number;
+  similarity: number;
+  score: number | null;
+  product: ProductView;
+  image: ImageView;
+}
+
+export interface SearchResultView {
+  id: string;
+  tookMs: number;
+  model: string;
+  reranked: boolean;
+  items: HitView[];
+}
+
+interface SearchParams {
+  topK: number;
+  filter: ProductFilter;
+  excludeProductId: string | null;
+  source: QuerySource['kind'];
+  region: Region | null;
+}
+
+/** Photo → embedding → nearest products (→ pairwise re-rank) → ranked, hydrated hits. */
+export class SearchService {
+  constructor(
+    private readonly db: Database,
+    private readonly models: Models,
+    private readonly catalog: CatalogService,
+    private readonly vectorModel: VectorModel,
+    private readonly options: { maxPixels: number; searchTtlMs: number },
+  ) {}
+
+  async similarProducts(request: SearchRequest): Promise<SearchResultView> {
+    const started = performance.now();
+    checkRange('topK', request.topK, 1, MAX_TOP_K);
+    if (request.region) checkRegion(request.region);
+    const query = await this.queryEmbedding(request);
+    const params: SearchParams = {
+      topK: request.topK,
+      filter: request.filter ?? {},
+      excludeProductId: request.source.kind === 'product' ? request.source.productId : null,
+      source: request.source.kind,
+      region: request.region ?? null,
+    };
+    const hits = await this.nearest(query.vector, params, request.topK);
+    const id = await saveSearch(this.db.prisma, {
+      expiresAt: new Date(Date.now() + this.options.searchTtlMs),
+      modelKey: this.vectorModel.key,
+      queryImageHash: query.imageHash,
+      queryEmbedding: query.vector,
+      queryFeatures: query.features,
+      params: params as unknown as Record<string, unknown>,
+      results: hits,
+    });
+    if (request.rerank) return this.rerankSearch(id, request.rerank.candidates, request.topK, started);
+    return this.result(id, hits, false, started);
+  }
+
+  /** Scores the stored query against the search's top `candidates` products and re-orders them. */
+  async rerankSearch(searchId: string, candidates: number, topK: number, started = performance.now()) {
+    checkRange('candidates', candidates, 1, MAX_RERANK_CANDIDATES);
+    checkRange('topK', topK, 1, Math.min(MAX_TOP_K, candidates));
+    const search = isUuid(searchId) ? await findSearch(this.db.prisma, searchId) : null;
+    if (!search) throw new AppError('NOT_FOUND', 'No search with that id.');
+    if (search.expiresAt.getTime() < Date.now()) {
+      throw new AppError('SEARCH_EXPIRED', 'That search has expired; run the search again.');
+    }
+    if (search.modelKey !== this.vectorModel.key) {
+      throw new AppError('SEARCH_EXPIRED', 'That search was made with another model; run the search again.');
+    }
+    const params = search.params as unknown as SearchParams;
+    const shortlist = await this.nearest(search.queryEmbedding, params, candidates);
+    const stored = await this.db.getEmbeddings(
+      shortlist.map((h) => h.imageId),
+      this.vectorModel,
+    );
+    const scored = shortlist.filter((h) => stored.has(h.imageId));
+    const scores = await this.models.score(
+      search.queryFeatures,
+      scored.map((h) => stored.get(h.imageId)!.features),
+    );
+    const reranked = scored
+      .map((h, i) => ({ ...h, score: scores[i] }))
+      .sort((a, b) => b.score - a.score || a.distance - b.distance)
+      .slice(0, topK);
+    await saveRerank(this.db.prisma, search.id, reranked);
+    return this.result(search.id, reranked, true, started);
+  }
+
+  private async queryEmbedding(request: SearchRequest) {
+    const { source } = request;
+    if (source.kind === 'product') {
+      if (request.region) throw new AppError('BAD_USER_INPUT', 'region applies to an image query, not to productId.');
+      const product = await this.catalog.product(source.productId);
+      const image = product?.images[0];
+      if (!image) throw new AppError('NOT_FOUND', 'No product with that id (or it has no image).');
+      const stored = (await this.db.getEmbeddings([image.id], this.vectorModel)).get(image.id);
+      if (!stored) throw new AppError('NOT_FOUND', 'That product has no embedding with the current model yet.');
+      return { ...stored, imageHash: null };
+    }
+    const image = await validateImage(source.bytes, { maxPixels: this.options.maxPixels });
+    const [embedding] = await this.models.embed([{ image, region: request.region }]);
+    return { ...embedding, imageHash: image.sha256 };
+  }
+
+  private nearest(vector: Float32Array, params: SearchParams, k: number) {
+    return this.db.nearestProducts({
+      model: this.vectorModel,
+      vector,
+      k,
+      filter: params.filter,
+      excludeProductId: params.excludeProductId ?? undefined,
+    });
+  }
+
+  private async result(id: string, hits: StoredHit[], reranked: boolean, started: number): Promise<SearchResultView> {
+    const products = await this.catalog.productsById(hits.map((h) => h.productId));
+    const items: HitView[] = [];
+    for (const hit of hits) {
+      const product = products.get(hit.productId);
+      const image = product?.images.find((i) => i.id === hit.imageId);
+      // A product deleted since the search was made is simply left out.
+      if (!product || !image) continue;
+      items.push({
+        rank: items.length + 1,
+        distance: hit.distance,
+        similarity: similarity(hit.distance, this.vectorModel.metric),
+        score: hit.score ?? null,
+        product,
+        image,
+      });
+    }
+    return { id, tookMs: performance.now() - started, model: this.vectorModel.key, reranked, items };
+  }
+}
+
+/** Cosine similarity from the stored distance: for unit vectors, |a−b|² = 2 − 2·cos. */
+function similarity(distance: number, metric: VectorModel['metric']): number {
+  if (metric === 'l2') return 1 - (distance * distance) / 2;
+  if (metric === 'cosine') return 1 - distance;
+  return -distance;
+}
+
+function checkRange(name: string, value: number, min: number, max: number) {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new AppError('BAD_USER_INPUT', `${name} must be an integer from ${min} to ${max}.`);
+  }
+}
+
+function checkRegion(r: Region) {
+  const ok =
+    [r.x, r.y, r.width, r.height].every(Number.isFinite) &&
+    r.x >= 0 && r.y >= 0 && r.width > 0 && r.height > 0 &&
+    r.x + r.width <= 1 + 1e-9 && r.y + r.height <= 1 + 1e-9;
+  if (!ok) {
+    throw new AppError('BAD_USER_INPUT', 'region must lie inside the image: x, y ≥ 0, width, height > 0, x + width ≤ 1, y + height ≤ 1.');
+  }
+}

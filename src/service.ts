@@ -1,0 +1,99 @@
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { CatalogService } from './catalog/catalog-service.js';
+import { ProductImporter } from './catalog/product-importer.js';
+import type { Config } from './config.js';
+import { openDatabase } from './db/index.js';
+import type { VectorModel } from './db/types.js';
+import { loadDemoCatalog } from './demo/load-demo.js';
+import { createApp } from './http/app.js';
+import { buildApiSchema, createApollo } from './http/graphql.js';
+import { loadModels } from './ml/index.js';
+import type { Services } from './resolvers/context.js';
+import { SearchService } from './search/search-service.js';
+import { fetchImage } from './sources/image-url.js';
+import { MediaStore } from './storage/media-store.js';
+
+export interface RunningService {
+  server: Server;
+  url: string;
+  services: Services;
+  importer: ProductImporter;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: database, models, media, services and the HTTP app, built once from
+ * the validated config. `npm start` and the integration tests both start the service here.
+ */
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const dataDir = path.resolve(config.DATA_DIR);
+  const mediaRoot = path.join(dataDir, 'media');
+  await mkdir(mediaRoot, { recursive: true });
+
+  const models = await loadModels({
+    modelsDir: path.resolve(config.MODELS_DIR),
+    providers: config.ML_PROVIDERS,
+    batchSize: config.ML_BATCH_SIZE,
+    logger,
+  });
+  const db = await openDatabase({ url: config.DATABASE_URL, dataDir, efSearch: config.HNSW_EF_SEARCH, logger });
+  const applied = await db.migrate();
+  if (applied.length) logger.info({ applied }, 'database migrations applied');
+  const vectorModel: VectorModel = { key: models.info.key, dim: models.info.dim, metric: models.info.metric };
+  await db.ensureVectorModel(vectorModel);
+
+  const media = new MediaStore(mediaRoot);
+  const catalog = new CatalogService(db, media, { info: models.info, provider: models.provider, vectorModel });
+  const importer = new ProductImporter(db, models, media, vectorModel, config.IMAGE_MAX_PIXELS);
+  const search = new SearchService(db, models, catalog, vectorModel, {
+    maxPixels: config.IMAGE_MAX_PIXELS,
+    searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
+  });
+  const services: Services = {
+    search,
+    catalog,
+    fetchImageUrl: (url) => fetchImage(url, { timeoutMs: config.IMAGE_URL_TIMEOUT_MS, maxBytes: config.UPLOAD_MAX_BYTES }),
+  };
+
+  if (config.DEMO_CATALOG && (await db.prisma.product.count()) === 0) {
+    const started = Date.now();
+    const count = await loadDemoCatalog(importer, logger);
+    logger.info({ products: count, ms: Date.now() - started }, 'demo catalog loaded');
+  }
+
+  const apollo = await createApollo(await buildApiSchema(), logger);
+  const app = createApp({
+    apollo,
+    services,
+    mediaRoot,
+    adminApiKey: config.ADMIN_API_KEY,
+    uploadMaxBytes: config.UPLOAD_MAX_BYTES,
+    uploadMaxFiles: config.UPLOAD_MAX_FILES,
+    health: async () => ({ database: db.kind, model: models.info.key, provider: models.provider }),
+    logger,
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const url = (config.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, '');
+
+  return {
+    server,
+    url,
+    services,
+    importer,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await apollo.stop();
+      await models.close();
+      await db.close();
+    },
+  };
+}
