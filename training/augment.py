@@ -1,0 +1,183 @@
+"""Batch-wise augmentations that imitate a shopper's photo of a product, in plain torch.
+
+Input: uint8 cache images [B,3,K,K] (K ~ 1.5 x size). Output: normalised float [B,3,S,S].
+One projective warp per image (random resized crop or zoom-out, small rotation, perspective,
+horizontal flip) via grid_sample, the uncovered area filled with another background (a plain
+light colour, another photo of the batch, or a random texture), then colour cast / brightness /
+contrast / saturation, blur, noise and, for a fraction, a real JPEG encode/decode round trip.
+`strength` in [0,1] per image scales how far each augmentation goes (0: nearly clean).
+"""
+from __future__ import annotations
+
+import io
+import math
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .preprocess import MEAN, STD
+
+
+def _u(g: torch.Generator, n: int, lo, hi) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(n, generator=g)
+
+
+def normalize_batch(x: torch.Tensor) -> torch.Tensor:
+    """float [B,3,H,W] in 0..1 -> (x - mean) / std."""
+    mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def clean_batch(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Un-augmented view of cached images: resize to size (antialiased bilinear) and normalise."""
+    x = images.float() / 255.0
+    if x.shape[-1] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return normalize_batch(x.clamp(0, 1))
+
+
+def _homographies(g: torch.Generator, b: int, strength: torch.Tensor) -> torch.Tensor:
+    """3x3 maps from output coords ([-1,1]^2) to source coords, per image."""
+    s = strength
+    # random resized crop: area fraction and aspect ratio
+    area = 1.0 - (0.7 * s) * torch.rand(b, generator=g)
+    log_r = (torch.rand(b, generator=g) * 2 - 1) * math.log(4 / 3) * s
+    sx = torch.sqrt(area * torch.exp(log_r)).clamp(max=1.0)
+    sy = torch.sqrt(area / torch.exp(log_r)).clamp(max=1.0)
+    # zoom out: the product becomes smaller, surrounded by another background
+    zoom = torch.rand(b, generator=g) < 0.35 * s
+    z = 1.15 + 0.75 * torch.rand(b, generator=g)
+    zj = torch.exp((torch.rand(b, generator=g) * 2 - 1) * 0.1)
+    sx = torch.where(zoom, z * zj, sx)
+    sy = torch.where(zoom, z / zj, sy)
+    # centre: anywhere the crop fits (or, zoomed out, anywhere the photo stays inside)
+    cx = (torch.rand(b, generator=g) * 2 - 1) * (1 - sx).abs()
+    cy = (torch.rand(b, generator=g) * 2 - 1) * (1 - sy).abs()
+    theta = (torch.rand(b, generator=g) * 2 - 1) * math.radians(12) * s
+    flip = torch.where(torch.rand(b, generator=g) < 0.5, -1.0, 1.0)
+    pg = (torch.rand(b, generator=g) * 2 - 1) * 0.12 * s
+    ph = (torch.rand(b, generator=g) * 2 - 1) * 0.12 * s
+    cos, sin = torch.cos(theta), torch.sin(theta)
+    m = torch.zeros(b, 3, 3)
+    m[:, 0, 0] = cos * sx * flip
+    m[:, 0, 1] = -sin * sy
+    m[:, 1, 0] = sin * sx * flip
+    m[:, 1, 1] = cos * sy
+    m[:, 0, 2] = cx
+    m[:, 1, 2] = cy
+    m[:, 2, 2] = 1
+    p = torch.eye(3).repeat(b, 1, 1)
+    p[:, 2, 0] = pg
+    p[:, 2, 1] = ph
+    return m @ p
+
+
+def _warp(x: torch.Tensor, h: torch.Tensor, out: int) -> tuple:
+    """Sample x [B,3,K,K] through homographies h at out x out (2x supersampled, then pooled)."""
+    b = x.shape[0]
+    hi = out * 2
+    lin = (torch.arange(hi, device=x.device, dtype=torch.float32) + 0.5) / hi * 2 - 1
+    yy, xx = torch.meshgrid(lin, lin, indexing="ij")
+    pts = torch.stack([xx, yy, torch.ones_like(xx)], -1).view(1, -1, 3)  # [1,P,3]
+    src = pts @ h.to(x.device).transpose(1, 2)  # [B,P,3]
+    w = src[..., 2:3].clamp(min=1e-3)
+    grid = (src[..., :2] / w).view(b, hi, hi, 2)
+    ones = torch.ones((b, 1) + x.shape[2:], device=x.device)
+    sampled = F.grid_sample(torch.cat([x, ones], 1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    sampled = F.avg_pool2d(sampled, 2)
+    return sampled[:, :3], sampled[:, 3:4]
+
+
+def _backgrounds(g: torch.Generator, x: torch.Tensor, out: int) -> torch.Tensor:
+    """Per image: a plain light colour, another photo of the batch, or a smooth random texture."""
+    b, dev = x.shape[0], x.device
+    kind = torch.rand(b, generator=g)
+    plain = (0.75 + 0.25 * torch.rand(b, 1, 1, 1, generator=g)) * (0.92 + 0.08 * torch.rand(b, 3, 1, 1, generator=g))
+    plain = plain.to(dev).expand(b, 3, out, out)
+    shift = 1 + int(torch.randint(0, max(1, b - 1), (1,), generator=g)) if b > 1 else 0
+    other = F.interpolate(torch.roll(x, shift, 0).float() / 255.0, size=(out, out), mode="bilinear", align_corners=False, antialias=True)
+    other = torch.flip(other, dims=[3])
+    cells = int(torch.randint(2, 9, (1,), generator=g))
+    tex = torch.rand(b, 3, cells, cells, generator=g).to(dev)
+    tex = F.interpolate(tex, size=(out, out), mode="bicubic", align_corners=False)
+    tex = (tex + 0.08 * torch.randn(b, 3, out, out, generator=g).to(dev)).clamp(0, 1)
+    k = kind.to(dev).view(b, 1, 1, 1)
+    return torch.where(k < 0.3, plain, torch.where(k < 0.65, other, tex))
+
+
+def _colour(g: torch.Generator, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
+    b, dev = x.shape[0], x.device
+    s = strength.view(b, 1, 1, 1)
+    on = (torch.rand(b, generator=g) < 0.85).float().view(b, 1, 1, 1)
+    s = (s * on).to(dev)
+    bright = 1 + (torch.rand(b, 1, 1, 1, generator=g).to(dev) * 2 - 1) * 0.3 * s
+    contrast = 1 + (torch.rand(b, 1, 1, 1, generator=g).to(dev) * 2 - 1) * 0.3 * s
+    sat = 1 + (torch.rand(b, 1, 1, 1, generator=g).to(dev) * 2 - 1) * 0.5 * s
+    cast = 1 + (torch.rand(b, 3, 1, 1, generator=g).to(dev) * 2 - 1) * 0.12 * s
+    gray = (x * torch.tensor([0.299, 0.587, 0.114], device=dev).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    to_gray = (torch.rand(b, 1, 1, 1, generator=g) < 0.05 * strength.view(b, 1, 1, 1)).to(dev)
+    sat = torch.where(to_gray, torch.zeros_like(sat), sat)
+    x = gray + (x - gray) * sat
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = mean + (x - mean) * contrast
+    x = x * bright * cast
+    return x.clamp(0, 1)
+
+
+def _blur(g: torch.Generator, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
+    b, c, hgt, wid = x.shape
+    on = torch.rand(b, generator=g) < 0.35 * strength
+    if not bool(on.any()):
+        return x
+    sigma = (0.4 + 1.1 * torch.rand(b, generator=g)).clamp(min=1e-3)
+    r = 3
+    t = torch.arange(-r, r + 1, dtype=torch.float32)
+    k1 = torch.exp(-(t.view(1, -1) ** 2) / (2 * sigma.view(-1, 1) ** 2))
+    k1 = torch.where(on.view(-1, 1), k1, (t.view(1, -1) == 0).float())
+    k1 = k1 / k1.sum(1, keepdim=True)
+    k2 = (k1.view(b, -1, 1) * k1.view(b, 1, -1)).to(x.device)  # [B,7,7]
+    weight = k2.repeat_interleave(c, 0).unsqueeze(1)  # [B*3,1,7,7]
+    y = F.conv2d(F.pad(x.reshape(1, b * c, hgt, wid), (r, r, r, r), mode="reflect"), weight, groups=b * c)
+    return y.view(b, c, hgt, wid)
+
+
+def _jpeg(g: torch.Generator, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
+    b = x.shape[0]
+    on = torch.rand(b, generator=g) < 0.35 * strength
+    quality = torch.randint(20, 90, (b,), generator=g)
+    idx = torch.nonzero(on).flatten().tolist()
+    if not idx:
+        return x
+    out = x.clone()
+    arr = (x[idx].detach().cpu().clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    for j, i in enumerate(idx):
+        buf = io.BytesIO()
+        Image.fromarray(arr[j]).save(buf, format="JPEG", quality=int(quality[i]))
+        buf.seek(0)
+        dec = np.asarray(Image.open(buf).convert("RGB"), dtype=np.float32) / 255.0
+        out[i] = torch.from_numpy(dec).permute(2, 0, 1).to(x.device)
+    return out
+
+
+def augment(images: torch.Tensor, size: int, g: torch.Generator, strength: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """uint8 [B,3,K,K] (any device) -> augmented, normalised float [B,3,size,size]."""
+    b = images.shape[0]
+    if strength is None:
+        strength = torch.ones(b)
+    strength = strength.float().cpu()
+    x = images.float() / 255.0
+    h = _homographies(g, b, strength)
+    warped, mask = _warp(x, h, size)
+    bg = _backgrounds(g, images, size)
+    x = warped + (1 - mask) * bg
+    x = _colour(g, x, strength)
+    x = _blur(g, x, strength)
+    noise_on = (torch.rand(b, 1, 1, 1, generator=g) < 0.3 * strength.view(b, 1, 1, 1)).float()
+    sd = 0.03 * torch.rand(b, 1, 1, 1, generator=g) * noise_on
+    x = (x + torch.randn(x.shape, generator=g).to(x.device) * sd.to(x.device)).clamp(0, 1)
+    x = _jpeg(g, x, strength)
+    return normalize_batch(x)

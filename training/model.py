@@ -1,0 +1,84 @@
+"""The Siamese network: one embedder branch (CNN -> feature map -> embedding) and a pairwise scorer."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, act: bool = True) -> nn.Sequential:
+    layers = [nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout)]
+    if act:
+        layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class Block(nn.Module):
+    """Residual basic block (two 3x3 convs), optionally downsampling."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1):
+        super().__init__()
+        self.body = nn.Sequential(conv_bn(cin, cout, 3, stride), conv_bn(cout, cout, 3, 1, act=False))
+        self.short = nn.Identity() if (cin == cout and stride == 1) else conv_bn(cin, cout, 1, stride, act=False)
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.short(x))
+
+
+class Embedder(nn.Module):
+    """image [B,3,S,S] -> (embedding [B,D] L2-normalised, features [B,C,S/16,S/16])."""
+
+    def __init__(self, dim: int = 128, width: int = 32, channels: int = 128):
+        super().__init__()
+        w = width
+        self.stem = nn.Sequential(conv_bn(3, 24, 3, 2), conv_bn(24, 24, 3, 1))  # /2
+        self.stages = nn.Sequential(
+            Block(24, w, 2), Block(w, w),  # /4
+            Block(w, 2 * w, 2), Block(2 * w, 2 * w),  # /8
+            Block(2 * w, channels, 2), Block(channels, channels),  # /16
+        )
+        self.channels = channels
+        self.head = nn.Sequential(nn.Linear(2 * channels, 256), nn.ReLU(inplace=True), nn.Linear(256, dim))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stages(self.stem(x))
+
+    def embed_features(self, f: torch.Tensor) -> torch.Tensor:
+        pooled = torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], 1)
+        return F.normalize(self.head(pooled), dim=1)
+
+    def forward(self, x: torch.Tensor):
+        f = self.features(x)
+        return self.embed_features(f), f
+
+
+class Scorer(nn.Module):
+    """(query features, candidate features) [B,C,H,W] x2 -> match logit [B] (sigmoid in the export)."""
+
+    def __init__(self, channels: int = 128, hidden: int = 128):
+        super().__init__()
+        self.reduce = conv_bn(4 * channels, hidden, 1)
+        self.convs = nn.Sequential(conv_bn(hidden, hidden, 3), conv_bn(hidden, hidden, 3))
+        self.mlp = nn.Sequential(nn.Linear(2 * hidden + 2 * channels, 128), nn.ReLU(inplace=True), nn.Linear(128, 1))
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([a, b, (a - b).abs(), a * b], 1)
+        x = self.convs(self.reduce(x))
+        ga, gb = F.normalize(a.mean(dim=(2, 3)), dim=1), F.normalize(b.mean(dim=(2, 3)), dim=1)
+        pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3)), ga * gb, (ga - gb).abs()], 1)
+        return self.mlp(pooled).squeeze(1)
+
+
+class ScorerProbability(nn.Module):
+    """Export wrapper: probability 0..1 instead of a logit."""
+
+    def __init__(self, scorer: Scorer):
+        super().__init__()
+        self.scorer = scorer
+
+    def forward(self, query_features, candidate_features):
+        return torch.sigmoid(self.scorer(query_features, candidate_features))
+
+
+def count_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())

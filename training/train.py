@@ -1,0 +1,451 @@
+"""Train the Siamese models and export them: python -m training.train --images-dir DIR [options].
+
+Stage 1 (embedder): two independently augmented views of each photo are a positive pair, the
+other photos of the batch are negatives (NT-Xent); with labels a supervised contrastive term
+pulls same-label photos together. Stage 2 (scorer, embedder frozen): binary cross-entropy on
+positives (two views of one photo), hard negatives (nearest other photos under the embedder) and
+random negatives. Then ONNX export, parity fixtures, loss curve and models/manifest.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import data as datamod
+from .augment import augment, clean_batch
+from .export import export_onnx, sha256_file, write_parity
+from .losses import embedder_loss
+from .model import Embedder, Scorer, count_params
+from .preprocess import MEAN, STD, SCALE
+
+MODEL_NAME = "siamese-cc0"
+MODEL_VERSION = "1.0.0"
+
+# Defaults = the shipped model's training run (README: the short command).
+DEFAULTS = dict(epochs=30, scorer_epochs=6, batch_size=128, lr=2e-3, size=96, dim=128, seed=0)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--images-dir", required=True, help="folder of images (searched recursively without --labels)")
+    p.add_argument("--labels", default=None, help="CSV with columns path,label[,split]; paths relative to --images-dir")
+    p.add_argument("--split", default="train", help="which split of --labels to train on ('all' for every row)")
+    p.add_argument("--eval-split", default="validation", help="split of --labels for the final retrieval check ('none' to skip)")
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="embedder epochs")
+    p.add_argument("--scorer-epochs", type=int, default=DEFAULTS["scorer_epochs"], help="scorer epochs (embedder frozen)")
+    p.add_argument("--max-steps", type=int, default=0, help="cap on optimizer steps per stage (0: no cap)")
+    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="photos per step (each gives 2 views)")
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="peak AdamW learning rate (warmup + cosine)")
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--size", type=int, default=DEFAULTS["size"], help="square input side in pixels (multiple of 16)")
+    p.add_argument("--dim", type=int, default=DEFAULTS["dim"], help="embedding dimension")
+    p.add_argument("--width", type=int, default=32, help="CNN base width (feature channels stay 128)")
+    p.add_argument("--channels", type=int, default=128, help="feature map channels C")
+    p.add_argument("--temperature", type=float, default=0.1, help="contrastive temperature")
+    p.add_argument("--supcon-weight", type=float, default=0.5, help="weight of the supervised contrastive term (with labels)")
+    p.add_argument("--cache-scale", type=float, default=1.5, help="images are decoded once at this multiple of --size")
+    p.add_argument("--hard-k", type=int, default=10, help="hard negatives drawn from this many nearest other photos")
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--out", default="models", help="output folder (written atomically at the end)")
+    p.add_argument("--log-every", type=int, default=10)
+    a = p.parse_args(argv)
+    if a.size % 16 != 0 or a.size < 32:
+        p.error("--size must be a multiple of 16 and at least 32")
+    if a.batch_size < 2:
+        p.error("--batch-size must be at least 2")
+    return a
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def hardware(device: torch.device) -> dict:
+    if device.type == "cuda":
+        return {"device": "cuda", "name": torch.cuda.get_device_name(device), "threads": torch.get_num_threads()}
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"device": "cpu", "name": name, "threads": torch.get_num_threads(), "cores": os.cpu_count()}
+
+
+def lr_at(step: int, total: int, peak: float) -> float:
+    warm = max(1, min(100, total // 20))
+    if step < warm:
+        return peak * (step + 1) / warm
+    t = (step - warm) / max(1, total - warm)
+    return peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def batches(n: int, b: int, g: torch.Generator):
+    perm = torch.randperm(n, generator=g)
+    steps = max(1, n // b)
+    for s in range(steps):
+        yield perm[s * b:(s + 1) * b]
+
+
+@torch.no_grad()
+def embed_all(embedder: Embedder, cache: torch.Tensor, size: int, bs: int = 256):
+    embedder.eval()
+    zs, fs = [], []
+    for i in range(0, cache.shape[0], bs):
+        z, f = embedder(clean_batch(cache[i:i + bs], size))
+        zs.append(z)
+        fs.append(f)
+    return torch.cat(zs), torch.cat(fs)
+
+
+def hard_negatives(z: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices [N,k'] of the k nearest *other* photos per photo (k' = min(k, N-1))."""
+    n = z.shape[0]
+    k = max(1, min(k, n - 1))
+    sim = z @ z.t()
+    sim.fill_diagonal_(float("-inf"))
+    return sim.topk(k, dim=1).indices
+
+
+def train_embedder(args, embedder, cache, labels, device, g, log):
+    n = cache.shape[0]
+    b = min(args.batch_size, n)
+    per_epoch = max(1, n // b)
+    total = args.epochs * per_epoch
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    opt = torch.optim.AdamW(embedder.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    steps, epochs = [], []
+    step, t0 = 0, time.time()
+    epoch = 0
+    while step < total:
+        embedder.train()
+        ep_losses = []
+        for idx in batches(n, b, g):
+            if step >= total:
+                break
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, total, args.lr)
+            imgs = cache[idx.to(cache.device)]
+            v1 = augment(imgs, args.size, g, torch.ones(len(idx)))
+            v2 = augment(imgs, args.size, g, 0.3 + 0.7 * torch.rand(len(idx), generator=g))
+            z, _ = embedder(torch.cat([v1, v2], 0))
+            z1, z2 = z.split(len(idx))
+            lab = labels[idx].to(device) if labels is not None else None
+            loss = embedder_loss(z1, z2, lab, args.temperature, args.supcon_weight)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            lv = float(loss.detach())
+            ep_losses.append(lv)
+            steps.append({"step": step, "epoch": epoch + 1, "loss": round(lv, 6), "lr": round(opt.param_groups[0]["lr"], 8)})
+            if step % args.log_every == 0 or step == total or step == 1:
+                el = time.time() - t0
+                log(f"embedder step {step}/{total} epoch {epoch + 1} loss {lv:.4f} "
+                    f"({2 * b * step / el:.0f} views/s, {el:.0f}s, eta {el / step * (total - step):.0f}s)")
+        epoch += 1
+        if ep_losses:
+            epochs.append({"epoch": epoch, "loss": round(float(np.mean(ep_losses)), 6), "steps": len(ep_losses)})
+    return {"steps": steps, "epochs": epochs, "total": total, "batch": b}
+
+
+def train_scorer(args, embedder, scorer, cache, device, g, log):
+    n = cache.shape[0]
+    b = min(args.batch_size, n)
+    per_epoch = max(1, n // b)
+    total = args.scorer_epochs * per_epoch
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    embedder.eval()
+    for p in embedder.parameters():
+        p.requires_grad_(False)
+    z_all, _ = embed_all(embedder, cache, args.size)
+    hard = hard_negatives(z_all, args.hard_k)
+    log(f"scorer: mined {hard.shape[1]} hard negatives per photo from {n} photos")
+    opt = torch.optim.AdamW(scorer.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    steps, epochs = [], []
+    step, t0, epoch = 0, time.time(), 0
+    while step < total:
+        scorer.train()
+        ep_losses = []
+        for idx in batches(n, b, g):
+            if step >= total:
+                break
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, total, args.lr)
+            m = len(idx)
+            hn = hard[idx.to(hard.device), torch.randint(0, hard.shape[1], (m,), generator=g).to(hard.device)]
+            q = augment(cache[idx.to(cache.device)], args.size, g, torch.ones(m))
+            pos = augment(cache[idx.to(cache.device)], args.size, g, 0.5 * torch.rand(m, generator=g))
+            neg = augment(cache[hn.to(cache.device)], args.size, g, 0.5 * torch.rand(m, generator=g))
+            with torch.no_grad():
+                _, f = embedder(torch.cat([q, pos, neg], 0))
+            fq, fp, fh = f.split(m)
+            shift = 1 + int(torch.randint(0, max(1, m - 1), (1,), generator=g)) if m > 1 else 0
+            fr = torch.roll(fp, shift, 0)  # random negatives: another photo's view
+            a = torch.cat([fq, fq, fq], 0)
+            c = torch.cat([fp, fh, fr], 0)
+            y = torch.cat([torch.ones(m), torch.zeros(2 * m)]).to(device)
+            if m == 1:  # nothing else in the batch to be a random negative
+                a, c, y = a[:2 * m], c[:2 * m], y[:2 * m]
+            swap = (torch.rand(a.shape[0], generator=g) < 0.5).to(device).view(-1, 1, 1, 1)
+            a, c = torch.where(swap, c, a), torch.where(swap, a, c)
+            logits = scorer(a, c)
+            w = torch.where(y > 0.5, torch.full_like(y, (y < 0.5).sum().item() / max(1.0, (y > 0.5).sum().item())), torch.ones_like(y))
+            loss = F.binary_cross_entropy_with_logits(logits, y, weight=w) * (y.numel() / w.sum())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            lv = float(loss.detach())
+            ep_losses.append(lv)
+            with torch.no_grad():
+                acc = float(((logits > 0).float() == y).float().mean())
+            steps.append({"step": step, "epoch": epoch + 1, "loss": round(lv, 6), "accuracy": round(acc, 4)})
+            if step % args.log_every == 0 or step == total or step == 1:
+                el = time.time() - t0
+                log(f"scorer step {step}/{total} epoch {epoch + 1} loss {lv:.4f} acc {acc:.3f} "
+                    f"({el:.0f}s, eta {el / step * (total - step):.0f}s)")
+        epoch += 1
+        if ep_losses:
+            epochs.append({"epoch": epoch, "loss": round(float(np.mean(ep_losses)), 6), "steps": len(ep_losses)})
+    return {"steps": steps, "epochs": epochs, "total": total, "batch": b}
+
+
+@torch.no_grad()
+def evaluate(args, embedder, scorer, cache, labels, description, seed):
+    """Shopper-style check: strongly augmented query vs the clean gallery of the same photos."""
+    embedder.eval()
+    scorer.eval()
+    g = torch.Generator().manual_seed(seed + 7919)
+    gz, gf = embed_all(embedder, cache, args.size)
+    qz, qf = [], []
+    for i in range(0, cache.shape[0], 256):
+        z, f = embedder(augment(cache[i:i + 256], args.size, g, torch.ones(min(256, cache.shape[0] - i))))
+        qz.append(z)
+        qf.append(f)
+    qz, qf = torch.cat(qz), torch.cat(qf)
+    n = cache.shape[0]
+    k = min(10, n)
+    sim = qz @ gz.t()
+    top = sim.topk(k, dim=1).indices  # [n,k]
+    target = torch.arange(n, device=top.device).view(-1, 1)
+    hit = top == target
+    res = {"data": description, "queries": n, "gallery": n,
+           "recallAt1": round(float(hit[:, :1].any(1).float().mean()), 4),
+           "recallAt5": round(float(hit[:, :min(5, k)].any(1).float().mean()), 4),
+           f"recallAt{k}": round(float(hit.any(1).float().mean()), 4)}
+    scores = torch.stack([torch.sigmoid(scorer(qf, gf[top[:, j]])) for j in range(k)], 1)  # [n,k]
+    rer = top.gather(1, scores.argsort(dim=1, descending=True))
+    res["rerankedRecallAt1"] = round(float((rer[:, :1] == target).any(1).float().mean()), 4)
+    pos = scores[hit]
+    neg = scores[~hit]
+    res["scorerMeanPositive"] = round(float(pos.mean()), 4) if pos.numel() else None
+    res["scorerMeanNegative"] = round(float(neg.mean()), 4) if neg.numel() else None
+    if labels is not None:
+        gsim = gz @ gz.t()
+        gsim.fill_diagonal_(float("-inf"))
+        nn1 = gsim.argmax(1)
+        res["labelPrecisionAt1"] = round(float((labels[nn1.cpu()] == labels).float().mean()), 4)
+    return res
+
+
+def plot_losses(emb_hist, sc_hist, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), dpi=90)
+    for ax, hist, title in ((axes[0], emb_hist, "embedder (NT-Xent + SupCon)"), (axes[1], sc_hist, "scorer (BCE)")):
+        xs = [s["step"] for s in hist["steps"]]
+        ys = [s["loss"] for s in hist["steps"]]
+        if xs:
+            ax.plot(xs, ys, lw=0.6, alpha=0.5, label="step")
+            ends, acc = [], 0
+            for e in hist["epochs"]:
+                acc += e["steps"]
+                ends.append(acc)
+            ax.plot(ends, [e["loss"] for e in hist["epochs"]], "o-", ms=3, label="epoch mean")
+            ax.legend()
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def final_loss(hist) -> float:
+    if hist["epochs"]:
+        return hist["epochs"][-1]["loss"]
+    return 0.0
+
+
+def publish(tmp: str, out: str) -> None:
+    """Move a finished set from tmp into out; manifest.json last so readers never see a half set."""
+    os.makedirs(out, exist_ok=True)
+    names = sorted(os.listdir(tmp), key=lambda n: n == "manifest.json")
+    for name in names:
+        src, dst = os.path.join(tmp, name), os.path.join(out, name)
+        if os.path.isdir(src):
+            if os.path.isdir(dst):
+                shutil.rmtree(dst)
+            os.replace(src, dst)
+        else:
+            os.replace(src, dst)
+    os.rmdir(tmp)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    t_start = time.time()
+    log = lambda msg: print(f"[train {time.time() - t_start:6.0f}s] {msg}", flush=True)  # noqa: E731
+    torch.set_num_threads(args.threads if args.threads > 0 else max(1, os.cpu_count() or 1))
+    seed_everything(args.seed)
+    if args.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(args.device)
+    hw = hardware(device)
+    log(f"device {hw['device']} ({hw['name']}), {hw['threads']} threads, torch {torch.__version__}")
+
+    if args.labels:
+        imageset = datamod.read_labels(args.images_dir, args.labels, args.split)
+    else:
+        imageset = datamod.scan_images(args.images_dir)
+    n = len(imageset.paths)
+    if n < 2:
+        sys.exit(f"training: need at least 2 images, found {n} ({imageset.description})")
+    labels = imageset.label_ids()
+    log(f"data: {imageset.description}")
+    side = max(args.size, int(round(args.size * args.cache_scale)))
+    t0 = time.time()
+    cache = datamod.build_cache(imageset.paths, side).to(device)
+    log(f"decoded {n} images into a {tuple(cache.shape)} uint8 cache in {time.time() - t0:.1f}s")
+
+    g = torch.Generator().manual_seed(args.seed)
+    torch.manual_seed(args.seed)
+    embedder = Embedder(args.dim, args.width, args.channels).to(device)
+    scorer = Scorer(args.channels).to(device)
+    log(f"params: embedder {count_params(embedder)}, scorer {count_params(scorer)}")
+
+    t_train = time.time()
+    emb_hist = train_embedder(args, embedder, cache, labels, device, g, log)
+    sc_hist = train_scorer(args, embedder, scorer, cache, device, g, log)
+    train_seconds = time.time() - t_train
+
+    evaluation = None
+    if args.eval_split and args.eval_split.lower() != "none":
+        try:
+            if args.labels and args.split != args.eval_split:
+                evset = datamod.read_labels(args.images_dir, args.labels, args.eval_split)
+                if not evset.paths or args.split.lower() == "all":
+                    evset = None
+            else:
+                evset = None
+            if evset is None:  # no held-out split: check on (up to 512 of) the training photos
+                evset = datamod.ImageSet(imageset.paths[:512], imageset.labels[:512] if imageset.labels else None,
+                                         f"{min(n, 512)} training images (no held-out split)")
+            evcache = datamod.build_cache(evset.paths, side, log_every=0).to(device)
+            evlabels = evset.label_ids()
+            if evlabels is not None and labels is not None:
+                # map eval label names onto the same ids as training where possible
+                names = {nm: i for i, nm in enumerate(imageset.label_names)}
+                evlabels = torch.tensor([names.get(l, -(i + 1)) if l else -(i + 1) for i, l in enumerate(evset.labels)])
+            evaluation = evaluate(args, embedder, scorer, evcache, evlabels, evset.description, args.seed)
+            log(f"evaluation: {json.dumps(evaluation)}")
+        except Exception as exc:  # the check is informative only; never lose a trained model over it
+            log(f"evaluation skipped: {exc!r}")
+
+    out = os.path.abspath(args.out)
+    parent = os.path.dirname(out)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="." + os.path.basename(out) + ".tmp-", dir=parent)
+    try:
+        files = export_onnx(embedder, scorer, args.size, tmp)
+        write_parity(embedder, scorer, args.size, tmp)
+        c, fh, fw = args.channels, args.size // 16, args.size // 16
+        loss = {"embedder": emb_hist, "scorer": sc_hist}
+        with open(os.path.join(tmp, "loss.json"), "w") as fhd:
+            json.dump(loss, fhd)
+        plot_losses(emb_hist, sc_hist, os.path.join(tmp, "loss.png"))
+        S, D = args.size, args.dim
+        manifest = {
+            "name": MODEL_NAME,
+            "version": MODEL_VERSION,
+            "createdAt": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "input": {"size": S, "channels": "RGB", "layout": "NCHW", "dtype": "float32",
+                      "resize": "fill", "filter": "bilinear", "alpha": "flatten-white", "orientation": "exif",
+                      "scale": SCALE, "mean": list(MEAN), "std": list(STD)},
+            "embedding": {"dim": D, "metric": "l2", "normalized": True},
+            "features": {"shape": [c, fh, fw]},
+            "files": {
+                "embedder": {"path": "embedder.onnx", "sha256": sha256_file(files["embedder"]),
+                             "bytes": os.path.getsize(files["embedder"]),
+                             "inputs": [{"name": "image", "shape": ["batch", 3, S, S]}],
+                             "outputs": [{"name": "embedding", "shape": ["batch", D]},
+                                         {"name": "features", "shape": ["batch", c, fh, fw]}]},
+                "scorer": {"path": "scorer.onnx", "sha256": sha256_file(files["scorer"]),
+                           "bytes": os.path.getsize(files["scorer"]),
+                           "inputs": [{"name": "query_features", "shape": ["batch", c, fh, fw]},
+                                      {"name": "candidate_features", "shape": ["batch", c, fh, fw]}],
+                           "outputs": [{"name": "score", "shape": ["batch"]}]},
+            },
+            "parity": "parity/parity.json",
+            "training": {
+                "data": imageset.description,
+                "labels": labels is not None,
+                "epochs": args.epochs, "scorerEpochs": args.scorer_epochs,
+                "steps": len(emb_hist["steps"]), "scorerSteps": len(sc_hist["steps"]),
+                "maxSteps": args.max_steps,
+                "batchSize": emb_hist["batch"], "lr": args.lr, "seed": args.seed,
+                "size": S, "dim": D, "temperature": args.temperature,
+                "supconWeight": args.supcon_weight if labels is not None else 0,
+                "finalLoss": {"embedder": final_loss(emb_hist), "scorer": final_loss(sc_hist)},
+                "seconds": round(time.time() - t_start, 1), "trainSeconds": round(train_seconds, 1),
+                "hardware": hw, "torch": torch.__version__,
+                "params": {"embedder": count_params(embedder), "scorer": count_params(scorer)},
+                "lossCurve": "loss.json", "lossPlot": "loss.png",
+                "opset": 17,
+                "command": "python -m training.train " + " ".join(sys.argv[1:] if argv is None else argv),
+            },
+        }
+        if evaluation is not None:
+            manifest["evaluation"] = evaluation
+        with open(os.path.join(tmp, "manifest.json"), "w") as fhd:
+            json.dump(manifest, fhd, indent=2)
+            fhd.write("\n")
+        publish(tmp, out)
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+    log(f"wrote {out}: embedder.onnx {manifest['files']['embedder']['bytes']} B, scorer.onnx "
+        f"{manifest['files']['scorer']['bytes']} B, features {manifest['features']['shape']}, "
+        f"final loss embedder {manifest['training']['finalLoss']['embedder']} scorer {manifest['training']['finalLoss']['scorer']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
