@@ -1,5 +1,5 @@
-import pgvector from 'pgvector';
 import type { PrismaClient } from '../../generated/prisma/client.js';
+import { float32ToBytes, vectorToSql } from './floats.js';
 import type { VectorModel } from './types.js';
 
 export interface ProductRecord {
@@ -89,10 +89,9 @@ export async function saveProduct(
         },
         select: { id: true },
       });
-      const features = Buffer.from(image.features.buffer, image.features.byteOffset, image.features.byteLength);
       await tx.$executeRaw`
         INSERT INTO image_embeddings (image_id, model_key, embedding, features)
-        VALUES (${id}::uuid, ${model.key}, ${pgvector.toSql(Array.from(image.vector))}::vector, ${features})`;
+        VALUES (${id}::uuid, ${model.key}, ${vectorToSql(image.vector, model.dim)}::vector, ${float32ToBytes(image.features)})`;
       imageIds.push(id);
     }
     if (images.length > 0 && change === 'unchanged') {

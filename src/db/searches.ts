@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../../generated/prisma/client.js';
+import { bytesToFloat32, float32ToBytes } from './floats.js';
 
 /** A hit as stored with a search. */
 export interface StoredHit {
@@ -23,17 +24,14 @@ export interface StoredSearch {
 
 export type NewSearch = Omit<StoredSearch, 'id' | 'createdAt' | 'reranked'>;
 
-const toBytes = (v: Float32Array) => new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
-const toFloats = (b: Uint8Array) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-
 export async function saveSearch(prisma: PrismaClient, search: NewSearch): Promise<string> {
   const row = await prisma.search.create({
     data: {
       expiresAt: search.expiresAt,
       modelKey: search.modelKey,
       queryImageHash: search.queryImageHash,
-      queryEmbedding: toBytes(search.queryEmbedding),
-      queryFeatures: toBytes(search.queryFeatures),
+      queryEmbedding: float32ToBytes(search.queryEmbedding),
+      queryFeatures: float32ToBytes(search.queryFeatures),
       params: search.params as object,
       results: search.results as unknown as object,
     },
@@ -47,8 +45,8 @@ export async function findSearch(prisma: PrismaClient, id: string): Promise<Stor
   if (!row) return null;
   return {
     ...row,
-    queryEmbedding: toFloats(row.queryEmbedding),
-    queryFeatures: toFloats(row.queryFeatures),
+    queryEmbedding: bytesToFloat32(row.queryEmbedding),
+    queryFeatures: bytesToFloat32(row.queryFeatures),
     params: row.params as Record<string, unknown>,
     results: row.results as unknown as StoredHit[],
     reranked: (row.reranked as unknown as StoredHit[] | null) ?? null,
