@@ -8,7 +8,7 @@ export class RegionInput {
   @Field(() => Float) height!: number;
 }
 
-@InputType({ description: 'Filters, combined with AND; a list matches any of its values.' })
+@InputType('ProductFilter', { description: 'Filters, combined with AND; a list matches any of its values.' })
 export class ProductFilterInput {
   @Field(() => [String], { nullable: true }) category?: string[];
   @Field(() => [String], { nullable: true }) colour?: string[];
