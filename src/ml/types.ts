@@ -67,3 +67,20 @@ export interface Models {
   score(query: Float32Array, candidates: Float32Array[]): Promise<number[]>;
   close(): Promise<void>;
 }
+
+/** A crop region outside the image (or malformed). Its code is GraphQL's BAD_USER_INPUT. */
+export class RegionError extends Error {
+  readonly code = 'BAD_USER_INPUT' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegionError';
+  }
+}
+
+/** The models on disk are missing, tampered with, or do not match their manifest. */
+export class ModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}

@@ -1,0 +1,135 @@
+// Image → model input tensor, matching training/preprocess.py: EXIF orientation, optional crop,
+// alpha flattened onto white, sRGB, resize to S×S ignoring aspect, x/scale, (x − mean)/std, CHW.
+import type { KernelEnum } from 'sharp';
+import { openImage } from './image.js';
+import { resizeBilinearPil } from './resample.js';
+import type { InputSpec } from './manifest.js';
+import { ImageError, RegionError, type Region, type ValidatedImage } from './types.js';
+
+export type SharpKernel = keyof KernelEnum;
+
+/**
+ * How the image is resized to S×S:
+ * - 'pil': PIL's antialiased BILINEAR re-implemented exactly (fixed-point, same rounding) on the
+ *   decoded pixels — bit-exact with training/preprocess.py, costs JS time proportional to pixels;
+ * - a sharp kernel: libvips does it (off the event loop); 'linear' is the closest to PIL on
+ *   downscales but libvips upscales with a half-pixel shift;
+ * - 'auto' (default): 'pil' when the (cropped) image has ≤ pilMaxPixels pixels or is smaller than
+ *   S on either side (an upscale), otherwise sharp 'linear'.
+ * The parity test (tests/ml.parity.test.ts) measures every choice against the Python fixture.
+ */
+export type ResizeMethod = 'auto' | 'pil' | SharpKernel;
+
+/** The sharp kernel used by 'auto' for large images: the closest to PIL bilinear (see the parity test). */
+export const SHARP_KERNEL: SharpKernel = 'linear';
+/** Largest image 'auto' resizes with the exact PIL resampler (1 MP: about 10 ms of JS). */
+export const PIL_MAX_PIXELS = 1_000_000;
+
+/** The part of the manifest's input spec that preprocessing needs. */
+export type TensorSpec = Pick<InputSpec, 'size' | 'scale' | 'mean' | 'std'>;
+
+export interface ToTensorOptions {
+  /** Resize method (default 'auto'). */
+  resize?: ResizeMethod;
+  /** Largest image 'auto' resizes with the exact PIL resampler (default PIL_MAX_PIXELS). */
+  pilMaxPixels?: number;
+}
+
+/** Throws RegionError unless 0 ≤ x, y < 1, 0 < width, height ≤ 1, x + width ≤ 1, y + height ≤ 1. */
+export function validateRegion(region: Region): void {
+  const { x, y, width, height } = region;
+  const finite = [x, y, width, height].every((v) => typeof v === 'number' && Number.isFinite(v));
+  const eps = 1e-9;
+  if (
+    !finite ||
+    x < 0 ||
+    y < 0 ||
+    x >= 1 ||
+    y >= 1 ||
+    width <= 0 ||
+    height <= 0 ||
+    width > 1 ||
+    height > 1 ||
+    x + width > 1 + eps ||
+    y + height > 1 + eps
+  ) {
+    throw new RegionError(
+      `Invalid region ${JSON.stringify(region)}: fractions of the image with 0 ≤ x, y < 1, 0 < width, height ≤ 1, x + width ≤ 1 and y + height ≤ 1.`,
+    );
+  }
+}
+
+/** The pixel rectangle of a fractional region of a width × height (oriented) image; at least 1×1. */
+export function regionToPixels(region: Region, width: number, height: number) {
+  validateRegion(region);
+  const left = Math.min(width - 1, Math.round(region.x * width));
+  const top = Math.min(height - 1, Math.round(region.y * height));
+  const right = Math.min(width, Math.max(left + 1, Math.round((region.x + region.width) * width)));
+  const bottom = Math.min(height, Math.max(top + 1, Math.round((region.y + region.height) * height)));
+  return { left, top, width: right - left, height: bottom - top };
+}
+
+/**
+ * Preprocesses one validated image (optionally cropped to a fractional region of the oriented
+ * image) into a float32 CHW tensor of 3 × size × size, as the manifest's input spec defines.
+ */
+export async function toTensor(
+  image: ValidatedImage,
+  spec: TensorSpec,
+  region?: Region,
+  opts: ToTensorOptions = {},
+): Promise<Float32Array> {
+  const S = spec.size;
+  let pipeline = openImage(image);
+  let width = image.width;
+  let height = image.height;
+  if (region) {
+    const crop = regionToPixels(region, width, height);
+    pipeline = pipeline.extract(crop);
+    ({ width, height } = crop);
+  }
+  pipeline = pipeline.flatten({ background: '#ffffff' }).toColourspace('srgb');
+  const method = opts.resize ?? 'auto';
+  const usePil =
+    method === 'pil' ||
+    (method === 'auto' && (width * height <= (opts.pilMaxPixels ?? PIL_MAX_PIXELS) || width < S || height < S));
+  let pixels: Buffer;
+  try {
+    if (usePil) {
+      const { data, info } = await pipeline.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
+      const resized = resizeBilinearPil(data, info.width, info.height, 3, S, S);
+      pixels = Buffer.from(resized.buffer, resized.byteOffset, resized.byteLength);
+    } else {
+      const kernel = method === 'auto' ? SHARP_KERNEL : method;
+      const { data, info } = await pipeline
+        .resize(S, S, { fit: 'fill', kernel, fastShrinkOnLoad: false })
+        .removeAlpha()
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true });
+      if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
+      pixels = data;
+    }
+  } catch (err) {
+    throw new ImageError('BAD_IMAGE', `The image cannot be preprocessed: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (pixels.length !== S * S * 3) throw new Error(`toTensor: expected ${S}×${S}×3 pixels, got ${pixels.length} bytes`);
+  return normalize(pixels, spec);
+}
+
+/** uint8 HWC RGB pixels → float32 CHW, (x/scale − mean)/std (exactly as training/preprocess.py). */
+export function normalize(pixels: Uint8Array, spec: TensorSpec): Float32Array {
+  const plane = spec.size * spec.size;
+  const out = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) {
+    // Same float32 steps as numpy: x/scale, then (x - mean)/std.
+    const mean = Math.fround(spec.mean[c]!);
+    const std = Math.fround(spec.std[c]!);
+    const scale = Math.fround(spec.scale);
+    for (let i = 0; i < plane; i++) {
+      const x = Math.fround(pixels[i * 3 + c]! / scale);
+      out[c * plane + i] = Math.fround(x - mean) / std;
+    }
+  }
+  return out;
+}
