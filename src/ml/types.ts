@@ -44,7 +44,8 @@ export interface ValidatedImage {
   sha256: string;
 }
 
-export type ImageErrorCode = 'BAD_IMAGE' | 'UNSUPPORTED_IMAGE_TYPE' | 'IMAGE_TOO_LARGE';
+/** BAD_USER_INPUT: a crop region outside the image (RegionError). */
+export type ImageErrorCode = 'BAD_IMAGE' | 'UNSUPPORTED_IMAGE_TYPE' | 'IMAGE_TOO_LARGE' | 'BAD_USER_INPUT';
 
 /** Bad image input. `code` is stable and becomes GraphQL's extensions.code. */
 export class ImageError extends Error {
@@ -68,11 +69,10 @@ export interface Models {
   close(): Promise<void>;
 }
 
-/** A crop region outside the image (or malformed). Its code is GraphQL's BAD_USER_INPUT. */
-export class RegionError extends Error {
-  readonly code = 'BAD_USER_INPUT' as const;
+/** A crop region outside the image (or malformed): an ImageError with code BAD_USER_INPUT. */
+export class RegionError extends ImageError {
   constructor(message: string) {
-    super(message);
+    super('BAD_USER_INPUT', message);
     this.name = 'RegionError';
   }
 }
