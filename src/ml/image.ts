@@ -40,10 +40,8 @@ export async function validateImage(bytes: Uint8Array, opts: ValidateImageOption
   const type = await fileTypeFromBuffer(buf);
   const format = type ? FORMATS[type.mime] : undefined;
   if (!format) {
-    throw new ImageError(
-      'UNSUPPORTED_IMAGE_TYPE',
-      `Unsupported image type${type ? ` ${type.mime}` : ''}: use JPEG, PNG, WebP, GIF or AVIF.`,
-    );
+    const what = type ? ` (${type.mime})` : looksLikeSvg(buf) ? ' (SVG)' : '';
+    throw new ImageError('UNSUPPORTED_IMAGE_TYPE', `Unsupported image type${what}: use JPEG, PNG, WebP, GIF or AVIF.`);
   }
 
   let meta: Metadata;
@@ -161,6 +159,11 @@ export function hammingDistance(a: string, b: string): number {
     n++;
   }
   return n;
+}
+
+function looksLikeSvg(buf: Buffer): boolean {
+  const head = buf.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  return head.startsWith('<') && /<svg[\s>]/i.test(head);
 }
 
 function reason(err: unknown): string {

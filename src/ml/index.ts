@@ -36,6 +36,8 @@ export interface LoadedModels extends Models {
   manifest: Manifest;
   /** Provider of each session (the scorer may fall back independently). */
   providers: { embedder: ExecutionProvider; scorer: ExecutionProvider };
+  /** Embedder runs so far, images they held, and the largest batch (micro-batching at work). */
+  stats(): { embedRuns: number; embeddedImages: number; largestBatch: number };
   /** Runs the embedder on ready-made NCHW tensors (n × 3 × S × S floats): no batching, no preprocessing. */
   runEmbedder(input: Float32Array, n: number): Promise<{ embedding: Float32Array; features: Float32Array }>;
   /** Runs the scorer on n ready-made feature pairs. */
@@ -122,6 +124,7 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
   // Micro-batching: embed() calls queue their tensors; one run at a time takes up to batchSize of
   // them. Whatever arrives while a run is in flight goes into the next run.
   const queue: Pending[] = [];
+  const counters = { embedRuns: 0, embeddedImages: 0, largestBatch: 0 };
   let running = false;
   let scheduled = false;
 
@@ -142,6 +145,9 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
       while (queue.length > 0) {
         const batch = queue.splice(0, opts.batchSize);
         const n = batch.length;
+        counters.embedRuns++;
+        counters.embeddedImages += n;
+        counters.largestBatch = Math.max(counters.largestBatch, n);
         const input = new Float32Array(n * imageSize);
         batch.forEach((p, i) => input.set(p.tensor, i * imageSize));
         try {
@@ -174,6 +180,7 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
     manifest,
     runEmbedder,
     runScorer,
+    stats: () => ({ ...counters }),
 
     async embed(images: { image: ValidatedImage; region?: Region }[]): Promise<ImageEmbedding[]> {
       assertOpen();

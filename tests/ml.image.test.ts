@@ -1,0 +1,177 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { hammingDistance, perceptualHash, renderMedia, validateImage } from '../src/ml/image.js';
+import { rasterizeSvg } from '../src/ml/render-svg.js';
+import { regionToPixels, validateRegion } from '../src/ml/preprocess.js';
+import { ImageError, RegionError, type ImageErrorCode } from '../src/ml/types.js';
+import {
+  distort,
+  encodeAs,
+  exifRotatedJpeg,
+  hugePng,
+  productImage,
+  productSvg,
+  randomBytes,
+  svgImage,
+  transparentPng,
+  truncated,
+} from './support/images.js';
+
+const MAX = 40_000_000;
+
+async function rejects(p: Promise<unknown>, code: ImageErrorCode): Promise<ImageError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ImageError);
+  expect((err as ImageError).code).toBe(code);
+  return err as ImageError;
+}
+
+describe('validateImage', () => {
+  it.each(['jpeg', 'png', 'webp', 'gif', 'avif'] as const)('accepts and decodes %s', async (format) => {
+    const bytes = await productImage(3, { width: 120, height: 90, format });
+    const image = await validateImage(bytes, { maxPixels: MAX });
+    expect(image.format).toBe(format);
+    expect([image.width, image.height]).toEqual([120, 90]);
+    expect(image.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(image.bytes.equals(bytes)).toBe(true);
+  });
+
+  it('accepts a Uint8Array as well as a Buffer', async () => {
+    const bytes = await productImage(3, { width: 40, height: 30 });
+    const image = await validateImage(new Uint8Array(bytes), { maxPixels: MAX });
+    expect(image.width).toBe(40);
+  });
+
+  it('refuses SVG and random bytes as UNSUPPORTED_IMAGE_TYPE', async () => {
+    const svg = await rejects(validateImage(svgImage(), { maxPixels: MAX }), 'UNSUPPORTED_IMAGE_TYPE');
+    expect(svg.message).toMatch(/SVG/);
+    await rejects(validateImage(randomBytes(), { maxPixels: MAX }), 'UNSUPPORTED_IMAGE_TYPE');
+    await rejects(validateImage(Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj'), { maxPixels: MAX }), 'UNSUPPORTED_IMAGE_TYPE');
+  });
+
+  it('refuses empty, truncated and corrupt images as BAD_IMAGE', async () => {
+    await rejects(validateImage(Buffer.alloc(0), { maxPixels: MAX }), 'BAD_IMAGE');
+    const jpeg = await productImage(4, { format: 'jpeg' });
+    const err = await rejects(validateImage(truncated(jpeg, 0.5), { maxPixels: MAX }), 'BAD_IMAGE');
+    expect(err.message).toMatch(/JPEG/);
+    for (const format of ['png', 'webp', 'gif', 'avif'] as const) {
+      await rejects(validateImage(truncated(await productImage(4, { format }), 0.6), { maxPixels: MAX }), 'BAD_IMAGE');
+    }
+    // Right magic bytes, garbage after them.
+    const garbage = Buffer.concat([jpeg.subarray(0, 4), randomBytes(2000, 7)]);
+    await rejects(validateImage(garbage, { maxPixels: MAX }), 'BAD_IMAGE');
+  });
+
+  it('refuses images over the pixel limit as IMAGE_TOO_LARGE, from the header', async () => {
+    const bomb = hugePng(); // 20000×20000 in a few tens of kB
+    expect(bomb.length).toBeLessThan(200_000);
+    const started = performance.now();
+    const err = await rejects(validateImage(bomb, { maxPixels: MAX }), 'IMAGE_TOO_LARGE');
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(err.message).toMatch(/20000×20000/);
+    await rejects(validateImage(await productImage(5, { width: 200, height: 100 }), { maxPixels: 19_999 }), 'IMAGE_TOO_LARGE');
+    await expect(validateImage(await productImage(5, { width: 200, height: 100 }), { maxPixels: 20_000 })).resolves.toBeTruthy();
+  });
+
+  it('reports dimensions after EXIF orientation', async () => {
+    const upright = await productImage(6, { width: 160, height: 100 });
+    const rotated = await exifRotatedJpeg(upright, 6);
+    const raw = await sharp(rotated).metadata();
+    expect(raw.orientation).toBe(6);
+    const image = await validateImage(rotated, { maxPixels: MAX });
+    expect([image.width, image.height]).toEqual([100, 160]);
+  });
+});
+
+describe('renderMedia', () => {
+  it('makes WebP display and thumbnail renditions, oriented, bounded, stripped of metadata', async () => {
+    const big = await exifRotatedJpeg(await productImage(7, { width: 1200, height: 900 }), 6);
+    const media = await renderMedia(await validateImage(big, { maxPixels: MAX }));
+    expect(media.contentType).toBe('image/webp');
+    expect(media.extension).toBe('webp');
+    const display = await sharp(media.display).metadata();
+    const thumb = await sharp(media.thumbnail).metadata();
+    expect(display.format).toBe('webp');
+    expect([display.width, display.height]).toEqual([600, 800]); // portrait after orientation
+    expect([thumb.width, thumb.height]).toEqual([192, 256]);
+    expect(display.orientation).toBeUndefined();
+    expect(display.exif).toBeUndefined();
+  });
+
+  it('never enlarges a small image and keeps transparency', async () => {
+    const media = await renderMedia(await validateImage(await transparentPng(100), { maxPixels: MAX }));
+    const display = await sharp(media.display).metadata();
+    expect([display.width, display.height]).toEqual([100, 100]);
+    expect(display.hasAlpha).toBe(true);
+  });
+});
+
+describe('perceptualHash', () => {
+  it('is 16 hex digits, stable, close for a distortion and far for another product', async () => {
+    const a = await productImage(11);
+    const hash = async (b: Buffer) => perceptualHash(await validateImage(b, { maxPixels: MAX }));
+    const ha = await hash(a);
+    expect(ha).toMatch(/^[0-9a-f]{16}$/);
+    expect(await hash(a)).toBe(ha);
+    // Re-encoding and mild brightness change: near-identical.
+    expect(hammingDistance(ha, await hash(await encodeAs(a, 'jpeg')))).toBeLessThanOrEqual(4);
+    expect(hammingDistance(ha, await hash(await distort(a, { crop: 0, degrees: 0, brightness: 1.05 })))).toBeLessThanOrEqual(6);
+    const others = await Promise.all([12, 13, 14, 15].map(async (s) => hammingDistance(ha, await hash(await productImage(s)))));
+    for (const d of others) expect(d).toBeGreaterThan(10);
+  });
+
+  it('is computed on the oriented image', async () => {
+    const upright = await productImage(16, { width: 160, height: 100 });
+    const hash = async (b: Buffer) => perceptualHash(await validateImage(b, { maxPixels: MAX }));
+    const plain = await hash(await encodeAs(upright, 'jpeg'));
+    const rotatedPixels = await sharp(upright).rotate(-90).toBuffer(); // stored sideways…
+    const tagged = await exifRotatedJpeg(rotatedPixels, 6); // …with a tag that turns it back upright
+    expect(hammingDistance(plain, await hash(tagged))).toBeLessThanOrEqual(4);
+  });
+
+  it('hammingDistance counts differing bits and checks its input', () => {
+    expect(hammingDistance('0000000000000000', 'ffffffffffffffff')).toBe(64);
+    expect(hammingDistance('00000000000000f0', '0000000000000001')).toBe(5);
+    expect(() => hammingDistance('xyz', '0000000000000000')).toThrow(TypeError);
+  });
+});
+
+describe('regions', () => {
+  it('validates fractional regions', () => {
+    expect(() => validateRegion({ x: 0, y: 0, width: 1, height: 1 })).not.toThrow();
+    expect(() => validateRegion({ x: 0.25, y: 0.5, width: 0.75, height: 0.5 })).not.toThrow();
+    for (const r of [
+      { x: -0.1, y: 0, width: 0.5, height: 0.5 },
+      { x: 0, y: 1, width: 0.5, height: 0.5 },
+      { x: 0, y: 0, width: 0, height: 0.5 },
+      { x: 0, y: 0, width: 1.2, height: 0.5 },
+      { x: 0.6, y: 0, width: 0.5, height: 0.5 },
+      { x: 0, y: 0.6, width: 0.5, height: 0.5 },
+      { x: Number.NaN, y: 0, width: 0.5, height: 0.5 },
+    ]) {
+      expect(() => validateRegion(r), JSON.stringify(r)).toThrow(RegionError);
+    }
+    try {
+      validateRegion({ x: 2, y: 0, width: 1, height: 1 });
+    } catch (e) {
+      expect((e as RegionError).code).toBe('BAD_USER_INPUT');
+      expect(e).toBeInstanceOf(ImageError);
+    }
+  });
+
+  it('maps regions to at least one whole pixel', () => {
+    expect(regionToPixels({ x: 0.5, y: 0.25, width: 0.5, height: 0.5 }, 200, 100)).toEqual({ left: 100, top: 25, width: 100, height: 50 });
+    expect(regionToPixels({ x: 0.999, y: 0.999, width: 0.001, height: 0.001 }, 10, 10)).toEqual({ left: 9, top: 9, width: 1, height: 1 });
+  });
+});
+
+describe('rasterizeSvg', () => {
+  it('renders an SVG at the requested size onto white', async () => {
+    const png = await rasterizeSvg(productSvg(1, 64, 48), 400);
+    const meta = await sharp(png).metadata();
+    expect([meta.format, meta.width, meta.height, meta.hasAlpha]).toEqual(['png', 400, 300, false]);
+  });
+});
