@@ -1,0 +1,231 @@
+// loadModels on the real model: real onnxruntime sessions, real sharp, nothing mocked.
+import { existsSync } from 'node:fs';
+import pino from 'pino';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateImage } from '../src/ml/image.js';
+import { loadModels, type LoadedModels } from '../src/ml/index.js';
+import { ImageError, ModelError, RegionError, type ValidatedImage } from '../src/ml/types.js';
+import { distort, encodeAs, exifRotatedJpeg, productImage } from './support/images.js';
+
+const MODELS_DIR = process.env.ML_TEST_MODELS_DIR ?? (existsSync('models/manifest.json') ? 'models' : '/tmp/vps-smoke-model');
+const silent = pino({ level: 'silent' });
+/** The 2-step smoke model stands in until models/ exists: its scorer is untrained (≈0.5 everywhere). */
+const SMOKE = MODELS_DIR === '/tmp/vps-smoke-model';
+const MAX = 40_000_000;
+
+let models: LoadedModels;
+const validate = (b: Buffer) => validateImage(b, { maxPixels: MAX });
+
+const l2 = (a: Float32Array, b: Float32Array) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
+  return Math.sqrt(s);
+};
+const maxAbs = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+
+/** A pino logger whose JSON lines land in an array. */
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  return { logger, lines };
+}
+
+beforeAll(async () => {
+  models = await loadModels({ modelsDir: MODELS_DIR, providers: ['cpu'], batchSize: 4, logger: silent });
+});
+afterAll(async () => {
+  await models?.close();
+});
+
+describe(`loadModels (${MODELS_DIR})`, () => {
+  it('describes the model from its manifest', () => {
+    const { info, manifest } = models;
+    expect(info.key).toBe(`${manifest.name}@${manifest.version}`);
+    expect(info.dim).toBe(manifest.embedding.dim);
+    expect(info.metric).toBe('l2');
+    expect(models.provider).toBe('cpu');
+    expect(models.providers).toEqual({ embedder: 'cpu', scorer: 'cpu' });
+  });
+
+  it('embeds into unit vectors of the manifest dimension, with features of the manifest shape', async () => {
+    const images = await Promise.all([1, 2, 3, 4, 5].map(async (s) => validate(await productImage(s))));
+    const out = await models.embed(images.map((image) => ({ image })));
+    const [C, H, W] = models.info.featureShape;
+    expect(out).toHaveLength(5);
+    for (const e of out) {
+      expect(e.vector).toBeInstanceOf(Float32Array);
+      expect(e.vector.length).toBe(models.info.dim);
+      expect(Math.hypot(...e.vector)).toBeCloseTo(1, 5);
+      expect(e.features.length).toBe(C * H * W);
+      expect(e.vector.every(Number.isFinite) && e.features.every(Number.isFinite)).toBe(true);
+    }
+    expect(await models.embed([])).toEqual([]);
+  });
+
+  it('puts an image closer to its mild distortion than to unrelated products', async () => {
+    const seeds = [21, 22, 23, 24, 25, 26];
+    let wins = 0;
+    const report: string[] = [];
+    for (const seed of seeds) {
+      const original = await productImage(seed);
+      const inputs = [original, await distort(original, { seed }), ...(await Promise.all([1, 2, 3].map((k) => productImage(seed * 100 + k))))];
+      const [a, b, ...others] = await models.embed(await Promise.all(inputs.map(async (x) => ({ image: await validate(x) }))));
+      const same = l2(a!.vector, b!.vector);
+      const nearestOther = Math.min(...others.map((o) => l2(a!.vector, o.vector)));
+      report.push(`${same.toFixed(3)}<${nearestOther.toFixed(3)}`);
+      if (same < nearestOther) wins++;
+    }
+    console.info(`[models] distortion vs nearest unrelated (l2): ${report.join(' ')}`);
+    expect(wins).toBe(seeds.length);
+  });
+
+  it.skipIf(SMOKE)('scores the true pair above a different product', async () => {
+    const seeds = [31, 32, 33, 34];
+    let wins = 0;
+    const report: string[] = [];
+    for (const seed of seeds) {
+      const original = await productImage(seed);
+      const [q, pos, neg] = await models.embed(
+        [await validate(await distort(original, { seed })), await validate(original), await validate(await productImage(seed + 1000))].map(
+          (image) => ({ image }),
+        ),
+      );
+      const [sPos, sNeg] = await models.score(q!.features, [pos!.features, neg!.features]);
+      report.push(`${sPos!.toFixed(3)}>${sNeg!.toFixed(3)}`);
+      expect(sPos).toBeGreaterThanOrEqual(0);
+      expect(sPos).toBeLessThanOrEqual(1);
+      if (sPos! > sNeg!) wins++;
+    }
+    console.info(`[models] scorer true pair vs other product: ${report.join(' ')}`);
+    expect(wins).toBe(seeds.length);
+  });
+
+  it('score() chunks long candidate lists and checks feature sizes', async () => {
+    const [a, b] = await models.embed([{ image: await validate(await productImage(41)) }, { image: await validate(await productImage(42)) }]);
+    const many = Array.from({ length: 300 }, (_, i) => (i % 2 ? a!.features : b!.features));
+    const scores = await models.score(a!.features, many); // 300 > scoreBatchSize 256: two runs
+    expect(scores).toHaveLength(300);
+    expect(Math.abs(scores[1]! - scores[299]!)).toBeLessThan(1e-5);
+    expect(Math.abs(scores[0]! - scores[298]!)).toBeLessThan(1e-5);
+    expect(await models.score(a!.features, [])).toEqual([]);
+    await expect(models.score(new Float32Array(3), [a!.features])).rejects.toThrow(RangeError);
+  });
+
+  it('uses the EXIF orientation: a sideways-stored, tagged JPEG embeds like the upright one', async () => {
+    const upright = await productImage(51, { width: 200, height: 140 });
+    const sideways = await sharp(upright).rotate(-90).toBuffer();
+    const inputs = [await encodeAs(upright, 'jpeg'), await exifRotatedJpeg(sideways, 6), await encodeAs(sideways, 'jpeg')];
+    const [a, b, c] = await models.embed(await Promise.all(inputs.map(async (x) => ({ image: await validate(x) }))));
+    expect(l2(a!.vector, b!.vector)).toBeLessThan(l2(a!.vector, c!.vector));
+    expect(l2(a!.vector, b!.vector)).toBeLessThan(0.1);
+  });
+
+  it('crops to a region: the embedding changes; a full-image region changes nothing; bad regions fail', async () => {
+    const image = await validate(await productImage(61, { width: 300, height: 200 }));
+    const [whole, full, crop] = await models.embed([
+      { image },
+      { image, region: { x: 0, y: 0, width: 1, height: 1 } },
+      { image, region: { x: 0.1, y: 0.2, width: 0.4, height: 0.5 } },
+    ]);
+    expect(maxAbs(whole!.vector, full!.vector)).toBeLessThan(1e-5);
+    expect(l2(whole!.vector, crop!.vector)).toBeGreaterThan(1e-3);
+    for (const region of [
+      { x: 0.8, y: 0, width: 0.5, height: 0.5 },
+      { x: 0, y: -0.1, width: 0.5, height: 0.5 },
+      { x: 0, y: 0, width: 0, height: 1 },
+    ]) {
+      const err = await models.embed([{ image, region }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RegionError);
+      expect((err as RegionError).code).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it('coalesces concurrent embed() calls into micro-batches with the same results', async () => {
+    const local = await loadModels({ modelsDir: MODELS_DIR, providers: ['cpu'], batchSize: 4, logger: silent });
+    try {
+      const N = 10;
+      const images: ValidatedImage[] = await Promise.all(Array.from({ length: N }, async (_, i) => validate(await productImage(70 + i))));
+      const together = await local.embed(images.map((image) => ({ image })));
+      const before = local.stats();
+      expect(before).toMatchObject({ embedRuns: 3, embeddedImages: N, largestBatch: 4 }); // 4 + 4 + 2
+      const separately = await Promise.all(images.map((image) => local.embed([{ image }])));
+      const after = local.stats();
+      const runs = after.embedRuns - before.embedRuns;
+      console.info(`[models] ${N} concurrent single-image calls ran in ${runs} embedder runs (batch size 4)`);
+      expect(runs).toBeLessThan(N);
+      expect(runs).toBeGreaterThanOrEqual(Math.ceil(N / 4));
+      separately.forEach(([e], i) => {
+        expect(maxAbs(e!.vector, together[i]!.vector)).toBeLessThan(1e-5);
+        expect(maxAbs(e!.features, together[i]!.features)).toBeLessThan(1e-5);
+      });
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('fails the whole call with ImageError when one image cannot be decoded', async () => {
+    const good = await validate(await productImage(81));
+    const forged: ValidatedImage = { ...good, bytes: good.bytes.subarray(0, 100) };
+    const err = await models.embed([{ image: good }, { image: forged }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageError);
+  });
+
+  it('close() waits for queued work, then refuses new work', async () => {
+    const local = await loadModels({ modelsDir: MODELS_DIR, providers: ['cpu'], batchSize: 2, logger: silent });
+    const image = await validate(await productImage(91));
+    const pending = local.embed([{ image }, { image }, { image }]);
+    // Let preprocessing finish so the work is queued before close() is called.
+    await new Promise((r) => setTimeout(r, 200));
+    await local.close();
+    await expect(pending).resolves.toHaveLength(3);
+    await expect(local.embed([{ image }])).rejects.toThrow(ModelError);
+    await local.close(); // idempotent
+  });
+});
+
+describe('execution providers', () => {
+  it("['cuda', 'cpu'] runs (on cpu here) and logs why cuda was skipped", async () => {
+    const { logger, lines } = capturingLogger();
+    const m = await loadModels({ modelsDir: MODELS_DIR, providers: ['cuda', 'cpu'], batchSize: 2, logger });
+    try {
+      expect(['cuda', 'cpu']).toContain(m.provider);
+      if (m.provider === 'cpu') {
+        const warn = lines.find((l) => l.level === 40 && l.provider === 'cuda');
+        expect(warn, JSON.stringify(lines)).toBeTruthy();
+        expect(String(warn!.reason)).not.toBe('');
+        expect(String(warn!.msg)).toMatch(/cuda unavailable.*falling back to cpu/);
+        console.info(`[providers] cuda skipped: ${String(warn!.reason)}`);
+      }
+      const info = lines.find((l) => l.level === 30 && /loaded on/.test(String(l.msg)));
+      expect(info).toMatchObject({ embedder: m.provider, scorer: m.provider });
+      const [e] = await m.embed([{ image: await validate(await productImage(1)) }]);
+      expect(e!.vector.length).toBe(m.info.dim);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it("['webgpu', 'cpu'] falls back the same way when there is no adapter", async () => {
+    const { logger, lines } = capturingLogger();
+    const m = await loadModels({ modelsDir: MODELS_DIR, providers: ['webgpu', 'cpu'], batchSize: 2, logger });
+    try {
+      if (m.provider === 'cpu') expect(lines.some((l) => l.level === 40 && l.provider === 'webgpu')).toBe(true);
+      const [e] = await m.embed([{ image: await validate(await productImage(2)) }]);
+      expect(Math.hypot(...e!.vector)).toBeCloseTo(1, 5);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('fails with a ModelError listing every reason when no provider works', async () => {
+    const { logger } = capturingLogger();
+    const err = await loadModels({ modelsDir: MODELS_DIR, providers: ['cuda'], batchSize: 2, logger }).catch((e: unknown) => e);
+    if (err instanceof Error) {
+      expect(err).toBeInstanceOf(ModelError);
+      expect(err.message).toMatch(/cuda:/);
+    } else {
+      await (err as LoadedModels).close(); // a machine with CUDA
+    }
+  });
+});
