@@ -1,5 +1,5 @@
 // The database edge's typed interface. Nothing here knows about GraphQL or ML runtimes.
-import type { PrismaClient } from '../../generated/prisma/client.js';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 
 export type DatabaseKind = 'embedded' | 'postgres';
 
@@ -19,6 +19,9 @@ export interface VectorModel {
   key: string;
   dim: number;
   metric: 'l2' | 'cosine' | 'ip';
+  /** Stored in vector_models when the model is first registered (defaults: key, ''). */
+  name?: string;
+  version?: string;
 }
 
 export interface NearestQuery {
@@ -48,8 +51,23 @@ export interface Database {
   ensureVectorModel(model: VectorModel): Promise<void>;
   /** Top-k products by distance, one entry per product (its best image), filters applied in the scan. */
   nearestProducts(query: NearestQuery): Promise<NearestHit[]>;
-  /** Inserts or replaces the embedding (and scorer features) of an image under a model. */
-  upsertEmbedding(imageId: string, model: VectorModel, vector: Float32Array, features: Float32Array): Promise<void>;
+  /**
+   * Inserts or replaces the embedding (and scorer features) of an image under a model.
+   * Pass `tx` (from prisma.$transaction(async (tx) => …)) to write inside your own transaction.
+   */
+  upsertEmbedding(
+    imageId: string,
+    model: VectorModel,
+    vector: Float32Array,
+    features: Float32Array,
+    tx?: Prisma.TransactionClient,
+  ): Promise<void>;
+  /** Batch form of upsertEmbedding (multi-row INSERT … ON CONFLICT; the last item per image wins). */
+  upsertEmbeddings(
+    model: VectorModel,
+    items: Array<{ imageId: string; vector: Float32Array; features: Float32Array }>,
+    tx?: Prisma.TransactionClient,
+  ): Promise<void>;
   /** Stored embeddings of images, for "more like this" and re-ranking. */
   getEmbeddings(
     imageIds: string[],
@@ -57,5 +75,20 @@ export interface Database {
   ): Promise<Map<string, { vector: Float32Array; features: Float32Array }>>;
   /** HNSW parameters of a model's index (for catalogStats). */
   indexInfo(model: VectorModel): Promise<{ name: string; m: number; efConstruction: number; efSearch: number } | null>;
+  /** EXPLAIN (COSTS OFF) of the statement nearestProducts runs for this query, same settings. */
+  explainNearest(query: NearestQuery): Promise<string>;
+  /** Server and pgvector versions, and whether filtered searches use iterative index scans. */
+  serverInfo(): Promise<{ serverVersion: string; vectorVersion: string | null; iterativeScan: boolean }>;
+  /**
+   * Refreshes planner statistics (ANALYZE products, product_images, image_embeddings). Without
+   * them the planner may skip the HNSW index, and PGlite never runs autovacuum. The first search
+   * after 200+ (and 20%+) new embeddings through this Database runs it by itself; call it after
+   * a bulk load that wrote embeddings some other way.
+   */
+  analyze(): Promise<void>;
+  /** Cheap liveness check (SELECT 1) for /healthz; throws when the database is unreachable. */
+  ping(): Promise<void>;
+  /** Embedded only: the PGlite data folder (<dataDir>/pgdata). */
+  pgdataDir?: string;
   close(): Promise<void>;
 }

@@ -1,0 +1,82 @@
+// Prisma client factory: embedded PGlite (with pgvector) when no URL is given, else node-postgres.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type pino from 'pino';
+import { PrismaClient } from '../../generated/prisma/client.js';
+import type { DatabaseKind } from './types.js';
+import { pgliteConnector, postgresConnector, type MigrationConnector } from './connections.js';
+
+export interface Client {
+  kind: DatabaseKind;
+  prisma: PrismaClient;
+  /** Raw connections for the migrator (multi-statement scripts, session advisory locks). */
+  connectForMigrations: MigrationConnector;
+  /** Where the embedded database lives; undefined for Postgres. */
+  pgdataDir?: string;
+  close(): Promise<void>;
+}
+
+export interface ClientOptions {
+  url?: string;
+  dataDir: string;
+  logger: pino.Logger;
+}
+
+export async function createClient(opts: ClientOptions): Promise<Client> {
+  return opts.url ? createPostgresClient(opts.url, opts.logger) : createEmbeddedClient(opts.dataDir, opts.logger);
+}
+
+async function createPostgresClient(url: string, logger: pino.Logger): Promise<Client> {
+  const adapter = new PrismaPg(
+    { connectionString: url },
+    {
+      onPoolError: (err) => logger.error({ err }, 'postgres pool error'),
+      onConnectionError: (err) => logger.warn({ err }, 'postgres connection error'),
+    },
+  );
+  const prisma = new PrismaClient({ adapter });
+  await prisma.$connect();
+  logger.debug({ host: safeHost(url) }, 'connected to postgres');
+  return {
+    kind: 'postgres',
+    prisma,
+    connectForMigrations: postgresConnector(url),
+    close: () => prisma.$disconnect(),
+  };
+}
+
+async function createEmbeddedClient(dataDir: string, logger: pino.Logger): Promise<Client> {
+  const pgdataDir = path.resolve(dataDir, 'pgdata');
+  await mkdir(pgdataDir, { recursive: true });
+  const started = Date.now();
+  const pglite = await PGlite.create({ dataDir: pgdataDir, extensions: { vector } });
+  logger.debug({ pgdataDir, ms: Date.now() - started }, 'embedded database (PGlite) opened');
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  let closed = false;
+  return {
+    kind: 'embedded',
+    prisma,
+    connectForMigrations: pgliteConnector(pglite),
+    pgdataDir,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}
+
+/** host:port/db of a connection URL, without credentials, for logs. */
+export function safeHost(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return '(unparsable url)';
+  }
+}

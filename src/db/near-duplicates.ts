@@ -1,0 +1,93 @@
+// Near-duplicate images: candidates by perceptual hash (Hamming distance over the 64-bit dHash)
+// confirmed by embedding distance, in one statement; and the decisions taken about them.
+import { Prisma } from '../../generated/prisma/client.js';
+import { vectorToSql } from './floats.js';
+import type { VectorModel } from './types.js';
+import { METRICS, type Queryable } from './vectors.js';
+
+export interface NearDuplicateProbe {
+  phash: string;
+  vector: Float32Array;
+}
+
+export interface NearDuplicateMatch {
+  /** Index of the probe in the list asked about. */
+  probe: number;
+  imageId: string;
+  productId: string;
+  hamming: number;
+  distance: number;
+}
+
+export interface NearDuplicateThresholds {
+  maxHamming: number;
+  maxDistance: number;
+}
+
+/**
+ * For each probe, the closest catalog image (by embedding distance) among those whose perceptual
+ * hash is within maxHamming bits and whose embedding is within maxDistance. The hash test is a
+ * plain scan (bit_count over XOR): cheap per row, and it keeps the vector comparison to a few rows.
+ */
+export async function findNearDuplicates(
+  q: Queryable,
+  model: VectorModel,
+  probes: NearDuplicateProbe[],
+  limits: NearDuplicateThresholds,
+): Promise<NearDuplicateMatch[]> {
+  if (probes.length === 0) return [];
+  const operator = Prisma.raw(METRICS[model.metric].operator);
+  const dim = Prisma.raw(String(model.dim));
+  const rows = await q.$queryRaw<{ probe: number; imageId: string; productId: string; hamming: number; distance: number }[]>`
+    SELECT DISTINCT ON (q.i) (q.i - 1)::int AS probe, p.id::text AS "imageId", p.product_id::text AS "productId",
+           bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64))::int AS hamming,
+           (e.embedding::vector(${dim}) ${operator} q.v::vector(${dim}))::float8 AS distance
+    FROM unnest(${probes.map((p) => p.phash)}::text[], ${probes.map((p) => vectorToSql(p.vector, model.dim))}::text[])
+         WITH ORDINALITY AS q(h, v, i)
+    JOIN product_images p ON bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64)) <= ${limits.maxHamming}
+    JOIN image_embeddings e ON e.image_id = p.id AND e.model_key = ${model.key}
+    WHERE (e.embedding::vector(${dim}) ${operator} q.v::vector(${dim})) <= ${limits.maxDistance}
+    ORDER BY q.i, distance, p.created_at`;
+  return rows;
+}
+
+export interface NearDuplicateRecord {
+  sha256: string;
+  duplicateOf: string;
+  /** The newcomer as stored (linked); null when it was skipped. */
+  imageId: string | null;
+  productId: string | null;
+  hamming: number;
+  distance: number;
+  action: 'linked' | 'skipped';
+  runId?: string | null;
+}
+
+export async function recordNearDuplicates(q: Queryable, records: NearDuplicateRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await q.nearDuplicate.createMany({
+    data: records.map((r) => ({ ...r, runId: r.runId ?? null })),
+    skipDuplicates: true,
+  });
+}
+
+export interface KnownNearDuplicate {
+  duplicateOf: string;
+  /** Product of the image it duplicates. */
+  ofProductId: string;
+  imageId: string | null;
+  action: 'linked' | 'skipped';
+  hamming: number;
+  distance: number;
+}
+
+/** Decisions taken earlier about these bytes (so a second ingest reports them the same way). */
+export async function knownNearDuplicates(q: Queryable, sha256s: string[]): Promise<Map<string, KnownNearDuplicate>> {
+  if (sha256s.length === 0) return new Map();
+  const rows = await q.$queryRaw<(KnownNearDuplicate & { sha256: string })[]>`
+    SELECT n.sha256, n.duplicate_of::text AS "duplicateOf", p.product_id::text AS "ofProductId",
+           n.image_id::text AS "imageId", n.action, n.hamming, n.distance::float8 AS distance
+    FROM near_duplicates n JOIN product_images p ON p.id = n.duplicate_of
+    WHERE n.sha256 = ANY(${[...new Set(sha256s)]}::text[])`;
+  return new Map(rows.map(({ sha256, ...rest }) => [sha256.trim(), rest]));
+}
