@@ -1,8 +1,9 @@
 // Vector search on both backends: models and their partial HNSW indexes, one hit per product,
 // filters applied inside the index scan without starving, exact vs ANN, embeddings round-trip.
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NearestHit, VectorModel } from '../src/db/types.js';
-import { indexName, VectorModelError } from '../src/db/index.js';
+import { indexName, openDatabase, VectorModelError } from '../src/db/index.js';
 import { explainNearest, nearestProducts, type SearchSettings } from '../src/db/vectors.js';
 import { testBackends, type OpenedBackend } from './support/databases.js';
 
@@ -98,7 +99,7 @@ const forceIndex: SearchSettings = {
 
 const isSorted = (hits: NearestHit[]) => hits.every((h, i) => i === 0 || hits[i - 1]!.distance <= h.distance);
 
-describe.each(testBackends())('vector search on $name', ({ open }) => {
+describe.each(testBackends())('vector search on $name', ({ name, open }) => {
   let t: OpenedBackend;
   const m32: VectorModel = { key: 'test/embedder@1', dim: 32, metric: 'l2', name: 'test embedder', version: '1' };
   const m8: VectorModel = { key: "other'model", dim: 8, metric: 'cosine' };
@@ -137,6 +138,18 @@ describe.each(testBackends())('vector search on $name', ({ open }) => {
     await expect(t.db.ensureVectorModel({ ...m32, metric: 'ip' })).rejects.toThrow(/registered with dim 32 and metric l2/);
     await expect(t.db.ensureVectorModel({ key: 'bad\\key\n', dim: 3, metric: 'l2' })).rejects.toThrow(VectorModelError);
     await expect(t.db.ensureVectorModel({ key: 'huge', dim: 4096, metric: 'l2' })).rejects.toThrow(/dim must be/);
+  });
+
+  it.runIf(name === 'postgres')('registers a model from concurrent processes without a clash', async () => {
+    const dbs = await Promise.all([0, 1, 2].map(() => openDatabase({ url: t.url, dataDir: t.dataDir, efSearch: 40, logger: pino({ level: 'silent' }) })));
+    try {
+      const model: VectorModel = { key: 'concurrent', dim: 5, metric: 'cosine' };
+      await Promise.all(dbs.map((d) => d.ensureVectorModel(model)));
+      expect((await t.db.indexInfo(model))?.name).toBe(indexName(model.key));
+      expect(await t.db.prisma.vectorModel.count({ where: { key: 'concurrent' } })).toBe(1);
+    } finally {
+      await Promise.all(dbs.map((d) => d.close()));
+    }
   });
 
   it('reports each model index with its HNSW parameters', async () => {
