@@ -26,6 +26,17 @@ const schema = z.object({
   SEARCH_TTL_HOURS: z.coerce.number().min(0.01).default(24),
   HNSW_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(100),
   DEMO_CATALOG: bool.default(true),
+  // Catalog ingest (src/ingest): politeness towards a store's API, batching, near-duplicates.
+  INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  INGEST_RATE_PER_SECOND: z.coerce.number().min(0).default(10),
+  INGEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  INGEST_RETRIES: z.coerce.number().int().min(0).max(20).default(4),
+  INGEST_USER_AGENT: z.string().min(1).default('visual-product-search-ingest/0.1'),
+  INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(32),
+  INGEST_MAX_IMAGE_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
+  NEAR_DUP_ACTION: z.enum(['link', 'skip']).default('link'),
+  NEAR_DUP_MAX_HAMMING: z.coerce.number().int().min(0).max(64).default(10),
+  NEAR_DUP_MAX_DISTANCE: z.coerce.number().min(0).default(0.3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

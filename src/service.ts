@@ -6,11 +6,13 @@ import { CatalogService } from './catalog/catalog-service.js';
 import { ProductImporter } from './catalog/product-importer.js';
 import type { Config } from './config.js';
 import { openDatabase } from './db/index.js';
-import type { VectorModel } from './db/types.js';
+import type { Database, VectorModel } from './db/types.js';
 import { loadDemoCatalog } from './demo/load-demo.js';
 import { createApp } from './http/app.js';
 import { buildApiSchema, createApollo } from './http/graphql.js';
-import { loadModels } from './ml/index.js';
+import { AdminService } from './ingest/admin-service.js';
+import { IngestService, ingestSettings } from './ingest/ingest-service.js';
+import { loadModels, type Models } from './ml/index.js';
 import type { Services } from './resolvers/context.js';
 import { SearchService } from './search/search-service.js';
 import { fetchImage } from './sources/image-url.js';
@@ -24,11 +26,22 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
+export interface Core {
+  db: Database;
+  models: Models;
+  media: MediaStore;
+  mediaRoot: string;
+  vectorModel: VectorModel;
+  importer: ProductImporter;
+  ingest: IngestService;
+  close(): Promise<void>;
+}
+
 /**
- * The composition root: database, models, media, services and the HTTP app, built once from
- * the validated config. `npm start` and the integration tests both start the service here.
+ * Database (migrated), models, media and the catalog write path: what the service and the
+ * command-line tools (npm run ingest) share.
  */
-export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+export async function openCore(config: Config, logger: Logger): Promise<Core> {
   const dataDir = path.resolve(config.DATA_DIR);
   const mediaRoot = path.join(dataDir, 'media');
   await mkdir(mediaRoot, { recursive: true });
@@ -46,8 +59,39 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   await db.ensureVectorModel(vectorModel);
 
   const media = new MediaStore(mediaRoot);
+  const importer = new ProductImporter(db, models, media, vectorModel, {
+    maxPixels: config.IMAGE_MAX_PIXELS,
+    nearDuplicates: {
+      action: config.NEAR_DUP_ACTION,
+      maxHamming: config.NEAR_DUP_MAX_HAMMING,
+      maxDistance: config.NEAR_DUP_MAX_DISTANCE,
+    },
+  });
+  const ingest = new IngestService(db, importer, media, ingestSettings(config), logger.child({ component: 'ingest' }));
+  return {
+    db,
+    models,
+    media,
+    mediaRoot,
+    vectorModel,
+    importer,
+    ingest,
+    async close() {
+      await ingest.close();
+      await models.close();
+      await db.close();
+    },
+  };
+}
+
+/**
+ * The composition root: database, models, media, services and the HTTP app, built once from
+ * the validated config. `npm start` and the integration tests both start the service here.
+ */
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const core = await openCore(config, logger);
+  const { db, models, media, mediaRoot, vectorModel, importer } = core;
   const catalog = new CatalogService(db, media, { info: models.info, provider: models.provider, vectorModel });
-  const importer = new ProductImporter(db, models, media, vectorModel, config.IMAGE_MAX_PIXELS);
   const search = new SearchService(db, models, catalog, vectorModel, {
     maxPixels: config.IMAGE_MAX_PIXELS,
     searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
@@ -55,6 +99,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const services: Services = {
     search,
     catalog,
+    admin: new AdminService(db, importer, media, catalog, core.ingest, { enabled: Boolean(config.ADMIN_API_KEY) }),
     fetchImageUrl: (url) => fetchImage(url, { timeoutMs: config.IMAGE_URL_TIMEOUT_MS, maxBytes: config.UPLOAD_MAX_BYTES }),
   };
 
@@ -92,8 +137,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await apollo.stop();
-      await models.close();
-      await db.close();
+      await core.close();
     },
   };
 }

@@ -194,7 +194,6 @@ export async function updateProductFields(
   patch: Partial<Omit<ProductRecord, 'source' | 'externalId'>>,
 ): Promise<boolean> {
   const data = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Prisma.ProductUpdateInput;
-  if (patch.attributes === null) data.attributes = {};
   const { count } = await prisma.product.updateMany({ where: { id: productId }, data: { ...data, updatedAt: new Date() } });
   return count > 0;
 }

@@ -1,10 +1,13 @@
 import type { CatalogService } from '../catalog/catalog-service.js';
+import type { AdminService } from '../ingest/admin-service.js';
 import type { SearchService } from '../search/search-service.js';
 
 /** What every resolver gets: the services, built once by the composition root. */
 export interface Services {
   search: SearchService;
   catalog: CatalogService;
+  /** Product edits and ingest jobs; resolvers guard it with the admin key (admin-guard.ts). */
+  admin: AdminService;
   fetchImageUrl: (url: string) => Promise<Buffer>;
 }
 
