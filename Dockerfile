@@ -36,8 +36,8 @@ ENV NODE_ENV=production \
     ONNXRUNTIME_NODE_INSTALL=skip
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./package.json
+# dist/ holds src/ and the generated Prisma client (generated/prisma), both compiled by tsc.
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/generated ./generated
 # SQL migrations, applied by the app at start-up (src/db/migrator.ts finds prisma/migrations).
 COPY --from=build /app/prisma ./prisma
 COPY --from=build /app/models ./models
