@@ -1,6 +1,7 @@
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { isUuid } from '../catalog/catalog-service.js';
 import type { ImageView, ProductView } from '../catalog/views.js';
+import { featureMaps } from '../db/feature-maps.js';
 import { findSearch, saveRerank, saveSearch, type StoredHit } from '../db/searches.js';
 import type { Database, ProductFilter, VectorModel } from '../db/types.js';
 import { AppError } from '../errors.js';
@@ -20,8 +21,10 @@ export interface SearchRequest {
   region?: Region;
   topK: number;
   filter?: ProductFilter;
-  /** Re-rank the top `candidates` with the pairwise scorer before returning topK. */
+  /** Re-rank the top `candidates` (≥ topK) with the pairwise scorer before returning topK. */
   rerank?: { candidates: number };
+  /** Scan every embedding instead of the HNSW index (the evaluation's exact baseline). */
+  exact?: boolean;
 }
 
 export interface HitView {
@@ -47,6 +50,7 @@ interface SearchParams {
   excludeProductId: string | null;
   source: QuerySource['kind'];
   region: Region | null;
+  exact?: boolean;
 }
 
 /** Photo → embedding → nearest products (→ pairwise re-rank) → ranked, hydrated hits. */
@@ -62,6 +66,7 @@ export class SearchService {
   async similarProducts(request: SearchRequest): Promise<SearchResultView> {
     const started = performance.now();
     checkRange('topK', request.topK, 1, MAX_TOP_K);
+    if (request.rerank) checkRange('candidates', request.rerank.candidates, request.topK, MAX_RERANK_CANDIDATES);
     if (request.region) checkRegion(request.region);
     const query = await this.queryEmbedding(request);
     const params: SearchParams = {
@@ -70,8 +75,10 @@ export class SearchService {
       excludeProductId: request.source.kind === 'product' ? request.source.productId : null,
       source: request.source.kind,
       region: request.region ?? null,
+      exact: request.exact ?? false,
     };
-    const hits = await this.nearest(query.vector, params, request.topK);
+    // With re-ranking, one ANN query fetches the whole shortlist; its head is the plain result.
+    const hits = await this.nearest(query.vector, params, request.rerank?.candidates ?? request.topK);
     const id = await saveSearch(this.db.prisma, {
       expiresAt: new Date(Date.now() + this.options.searchTtlMs),
       modelKey: this.vectorModel.key,
@@ -79,14 +86,15 @@ export class SearchService {
       queryEmbedding: query.vector,
       queryFeatures: query.features,
       params: params as unknown as Record<string, unknown>,
-      results: hits,
+      results: hits.slice(0, request.topK),
     });
-    if (request.rerank) return this.rerankSearch(id, request.rerank.candidates, request.topK, started);
+    if (request.rerank) return this.rerank(id, query.features, hits, request.topK, started);
     return this.result(id, hits, false, started);
   }
 
   /** Scores the stored query against the search's top `candidates` products and re-orders them. */
-  async rerankSearch(searchId: string, candidates: number, topK: number, started = performance.now()) {
+  async rerankSearch(searchId: string, candidates: number, topK: number) {
+    const started = performance.now();
     checkRange('candidates', candidates, 1, MAX_RERANK_CANDIDATES);
     checkRange('topK', topK, 1, Math.min(MAX_TOP_K, candidates));
     const search = isUuid(searchId) ? await findSearch(this.db.prisma, searchId) : null;
@@ -99,21 +107,20 @@ export class SearchService {
     }
     const params = search.params as unknown as SearchParams;
     const shortlist = await this.nearest(search.queryEmbedding, params, candidates);
-    const stored = await this.db.getEmbeddings(
-      shortlist.map((h) => h.imageId),
-      this.vectorModel,
-    );
-    const scored = shortlist.filter((h) => stored.has(h.imageId));
-    const scores = await this.models.score(
-      search.queryFeatures,
-      scored.map((h) => stored.get(h.imageId)!.features),
-    );
+    return this.rerank(search.id, search.queryFeatures, shortlist, topK, started);
+  }
+
+  /** The pairwise scorer over a shortlist, with features stored at ingest (no image is decoded). */
+  private async rerank(id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number) {
+    const features = await featureMaps(this.db.prisma, shortlist.map((h) => h.imageId), this.vectorModel);
+    const scored = shortlist.filter((h) => features.has(h.imageId));
+    const scores = await this.models.score(queryFeatures, scored.map((h) => features.get(h.imageId)!));
     const reranked = scored
       .map((h, i) => ({ ...h, score: scores[i] }))
       .sort((a, b) => b.score - a.score || a.distance - b.distance)
       .slice(0, topK);
-    await saveRerank(this.db.prisma, search.id, reranked);
-    return this.result(search.id, reranked, true, started);
+    await saveRerank(this.db.prisma, id, reranked);
+    return this.result(id, reranked, true, started);
   }
 
   private async queryEmbedding(request: SearchRequest) {
@@ -139,6 +146,7 @@ export class SearchService {
       k,
       filter: params.filter,
       excludeProductId: params.excludeProductId ?? undefined,
+      exact: params.exact ?? false,
     });
   }
 
