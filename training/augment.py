@@ -76,20 +76,22 @@ def _homographies(g: torch.Generator, b: int, strength: torch.Tensor) -> torch.T
     return m @ p
 
 
-def _warp(x: torch.Tensor, h: torch.Tensor, out: int) -> tuple:
-    """Sample x [B,3,K,K] through homographies h at out x out (2x supersampled, then pooled)."""
+def _warp(x: torch.Tensor, h: torch.Tensor, out: int, supersample: int = 1) -> tuple:
+    """Sample x [B,3,K,K] through homographies h at out x out (optionally supersampled, then pooled)."""
     b = x.shape[0]
-    hi = out * 2
+    hi = out * supersample
     lin = (torch.arange(hi, device=x.device, dtype=torch.float32) + 0.5) / hi * 2 - 1
     yy, xx = torch.meshgrid(lin, lin, indexing="ij")
     pts = torch.stack([xx, yy, torch.ones_like(xx)], -1).view(1, -1, 3)  # [1,P,3]
     src = pts @ h.to(x.device).transpose(1, 2)  # [B,P,3]
     w = src[..., 2:3].clamp(min=1e-3)
     grid = (src[..., :2] / w).view(b, hi, hi, 2)
-    ones = torch.ones((b, 1) + x.shape[2:], device=x.device)
-    sampled = F.grid_sample(torch.cat([x, ones], 1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    sampled = F.avg_pool2d(sampled, 2)
-    return sampled[:, :3], sampled[:, 3:4]
+    sampled = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    mask = (grid.abs() <= 1).all(-1).unsqueeze(1).to(x.dtype)  # inside the photo
+    if supersample > 1:
+        sampled = F.avg_pool2d(sampled, supersample)
+        mask = F.avg_pool2d(mask, supersample)
+    return sampled * mask, mask
 
 
 def _backgrounds(g: torch.Generator, x: torch.Tensor, out: int) -> torch.Tensor:
@@ -99,12 +101,13 @@ def _backgrounds(g: torch.Generator, x: torch.Tensor, out: int) -> torch.Tensor:
     plain = (0.75 + 0.25 * torch.rand(b, 1, 1, 1, generator=g)) * (0.92 + 0.08 * torch.rand(b, 3, 1, 1, generator=g))
     plain = plain.to(dev).expand(b, 3, out, out)
     shift = 1 + int(torch.randint(0, max(1, b - 1), (1,), generator=g)) if b > 1 else 0
-    other = F.interpolate(torch.roll(x, shift, 0).float() / 255.0, size=(out, out), mode="bilinear", align_corners=False, antialias=True)
+    other = F.interpolate(torch.roll(x, shift, 0).float() / 255.0, size=(out, out), mode="bilinear", align_corners=False)
     other = torch.flip(other, dims=[3])
     cells = int(torch.randint(2, 9, (1,), generator=g))
     tex = torch.rand(b, 3, cells, cells, generator=g).to(dev)
-    tex = F.interpolate(tex, size=(out, out), mode="bicubic", align_corners=False)
-    tex = (tex + 0.08 * torch.randn(b, 3, out, out, generator=g).to(dev)).clamp(0, 1)
+    tex = F.interpolate(tex, size=(out, out), mode="bilinear", align_corners=False)
+    tex = tex.mean(1, keepdim=True) + 0.5 * (tex - tex.mean(1, keepdim=True))  # muted colours
+    tex = (tex + 0.06 * torch.randn(b, 1, out, out, generator=g).to(dev)).clamp(0, 1)
     k = kind.to(dev).view(b, 1, 1, 1)
     return torch.where(k < 0.3, plain, torch.where(k < 0.65, other, tex))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 import hashlib
 import json
 import os
@@ -27,9 +28,10 @@ def sha256_file(path: str) -> str:
 
 
 def export_onnx(embedder: Embedder, scorer: Scorer, size: int, out_dir: str) -> Dict[str, str]:
-    emb = copy.deepcopy(embedder).cpu().eval()
-    sc = ScorerProbability(copy.deepcopy(scorer).cpu().eval()).eval()
+    emb = copy.deepcopy(embedder).cpu().to(memory_format=torch.contiguous_format).eval()
+    sc = ScorerProbability(copy.deepcopy(scorer).cpu().to(memory_format=torch.contiguous_format).eval()).eval()
     c = emb.channels
+    warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
     with torch.no_grad():
         x = torch.zeros(2, 3, size, size)
         _, f = emb(x)
@@ -75,8 +77,8 @@ def write_parity(embedder: Embedder, scorer: Scorer, size: int, out_dir: str, se
     """models/parity/: inputs and PyTorch outputs the TypeScript side compares onnxruntime against."""
     pdir = os.path.join(out_dir, "parity")
     os.makedirs(pdir, exist_ok=True)
-    emb = copy.deepcopy(embedder).cpu().eval()
-    sc = ScorerProbability(copy.deepcopy(scorer).cpu().eval()).eval()
+    emb = copy.deepcopy(embedder).cpu().to(memory_format=torch.contiguous_format).eval()
+    sc = ScorerProbability(copy.deepcopy(scorer).cpu().to(memory_format=torch.contiguous_format).eval()).eval()
     img = synthetic_image()
     img.save(os.path.join(pdir, "image.png"))
     image_tensor = preprocess(os.path.join(pdir, "image.png"), size)[None]

@@ -31,11 +31,12 @@ class Embedder(nn.Module):
     def __init__(self, dim: int = 128, width: int = 32, channels: int = 128):
         super().__init__()
         w = width
-        self.stem = nn.Sequential(conv_bn(3, 24, 3, 2), conv_bn(24, 24, 3, 1))  # /2
+        # Cheap at high resolution (that is where CPU time goes), deeper at low resolution.
+        self.stem = conv_bn(3, 24, 3, 2)  # /2
         self.stages = nn.Sequential(
-            Block(24, w, 2), Block(w, w),  # /4
+            Block(24, w, 2),  # /4
             Block(w, 2 * w, 2), Block(2 * w, 2 * w),  # /8
-            Block(2 * w, channels, 2), Block(channels, channels),  # /16
+            Block(2 * w, channels, 2), Block(channels, channels), Block(channels, channels),  # /16
         )
         self.channels = channels
         self.head = nn.Sequential(nn.Linear(2 * channels, 256), nn.ReLU(inplace=True), nn.Linear(256, dim))

@@ -31,11 +31,12 @@ from .losses import embedder_loss
 from .model import Embedder, Scorer, count_params
 from .preprocess import MEAN, STD, SCALE
 
+CL = torch.channels_last  # ~2x faster convolutions on CPU
 MODEL_NAME = "siamese-cc0"
 MODEL_VERSION = "1.0.0"
 
 # Defaults = the shipped model's training run (README: the short command).
-DEFAULTS = dict(epochs=30, scorer_epochs=6, batch_size=128, lr=2e-3, size=96, dim=128, seed=0)
+DEFAULTS = dict(epochs=16, scorer_epochs=3, batch_size=128, lr=2e-3, size=96, dim=128, seed=0)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -113,7 +114,7 @@ def embed_all(embedder: Embedder, cache: torch.Tensor, size: int, bs: int = 256)
     embedder.eval()
     zs, fs = [], []
     for i in range(0, cache.shape[0], bs):
-        z, f = embedder(clean_batch(cache[i:i + bs], size))
+        z, f = embedder(clean_batch(cache[i:i + bs], size).contiguous(memory_format=CL))
         zs.append(z)
         fs.append(f)
     return torch.cat(zs), torch.cat(fs)
@@ -150,7 +151,7 @@ def train_embedder(args, embedder, cache, labels, device, g, log):
             imgs = cache[idx.to(cache.device)]
             v1 = augment(imgs, args.size, g, torch.ones(len(idx)))
             v2 = augment(imgs, args.size, g, 0.3 + 0.7 * torch.rand(len(idx), generator=g))
-            z, _ = embedder(torch.cat([v1, v2], 0))
+            z, _ = embedder(torch.cat([v1, v2], 0).contiguous(memory_format=CL))
             z1, z2 = z.split(len(idx))
             lab = labels[idx].to(device) if labels is not None else None
             loss = embedder_loss(z1, z2, lab, args.temperature, args.supcon_weight)
@@ -201,7 +202,7 @@ def train_scorer(args, embedder, scorer, cache, device, g, log):
             pos = augment(cache[idx.to(cache.device)], args.size, g, 0.5 * torch.rand(m, generator=g))
             neg = augment(cache[hn.to(cache.device)], args.size, g, 0.5 * torch.rand(m, generator=g))
             with torch.no_grad():
-                _, f = embedder(torch.cat([q, pos, neg], 0))
+                _, f = embedder(torch.cat([q, pos, neg], 0).contiguous(memory_format=CL))
             fq, fp, fh = f.split(m)
             shift = 1 + int(torch.randint(0, max(1, m - 1), (1,), generator=g)) if m > 1 else 0
             fr = torch.roll(fp, shift, 0)  # random negatives: another photo's view
@@ -347,8 +348,8 @@ def main(argv=None) -> int:
 
     g = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
-    embedder = Embedder(args.dim, args.width, args.channels).to(device)
-    scorer = Scorer(args.channels).to(device)
+    embedder = Embedder(args.dim, args.width, args.channels).to(device).to(memory_format=CL)
+    scorer = Scorer(args.channels).to(device).to(memory_format=CL)
     log(f"params: embedder {count_params(embedder)}, scorer {count_params(scorer)}")
 
     t_train = time.time()
