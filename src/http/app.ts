@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { ApolloServer } from '@apollo/server';
 import express, { type ErrorRequestHandler } from 'express';
@@ -18,6 +21,16 @@ export interface AppOptions {
   uploadMaxFiles: number;
   health: () => Promise<Record<string, unknown>>;
   logger: Logger;
+  /** The built web page and GraphiQL (web/dist); default: found next to the code; null: none. */
+  webRoot?: string | null;
+}
+
+/** web/dist, looked up from src/http (tsx) or dist/src/http (built); undefined when not built. */
+export function findWebRoot(): string | undefined {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return ['../..', '../../..']
+    .map((up) => path.resolve(here, up, 'web/dist'))
+    .find((dir) => existsSync(path.join(dir, 'index.html')));
 }
 
 export function createApp(options: AppOptions): express.Express {
@@ -46,7 +59,24 @@ export function createApp(options: AppOptions): express.Express {
   app.get('/healthz', async (_req, res) => {
     res.json({ ok: true, ...(await options.health()) });
   });
-  app.get('/', (_req, res) => void res.type('html').send(rootPage()));
+  // The web page (search, catalog, product pages: one index.html) and GraphiQL, built by Vite
+  // into web/dist (`npm run build`). Without a build, / explains the API in one page.
+  const webRoot = options.webRoot === undefined ? findWebRoot() : (options.webRoot ?? undefined);
+  if (webRoot) {
+    // Vite names assets by content hash: cache them for a year.
+    app.use(
+      '/assets',
+      express.static(path.join(webRoot, 'assets'), { index: false, redirect: false, immutable: true, maxAge: '365d' }),
+      (_req, res) => void res.status(404).type('text/plain').send('Not found'),
+    );
+    const page = (file: string): express.RequestHandler => (_req, res) =>
+      void res.sendFile(path.join(webRoot, file), { headers: { 'cache-control': 'no-cache' } });
+    app.get(['/', '/catalog', '/product/:id'], page('index.html'));
+    app.get(['/graphiql', '/graphiql/'], page('graphiql/index.html'));
+  } else {
+    app.get('/', (_req, res) => void res.type('html').send(rootPage()));
+    app.get('/graphiql', (_req, res) => void res.status(404).type('text/plain').send('GraphiQL is not built: run `npm run build`.'));
+  }
 
   const onError: ErrorRequestHandler = (error, req, res, _next) => {
     const { error: client, expected } = toClientError(error);
