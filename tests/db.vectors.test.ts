@@ -4,7 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NearestHit, VectorModel } from '../src/db/types.js';
 import { indexName, openDatabase, VectorModelError } from '../src/db/index.js';
-import { explainNearest, nearestProducts, type SearchSettings } from '../src/db/vectors.js';
+import { explainNearest, nearestProducts, staleTables, type SearchSettings } from '../src/db/vectors.js';
 import { testBackends, type OpenedBackend } from './support/databases.js';
 
 /** Deterministic PRNG (mulberry32). */
@@ -306,6 +306,23 @@ describe.each(testBackends())('vector search on $name', ({ name, open }) => {
     expect(hits[0]!.distance).toBeLessThan(1e-6);
     await expect(t.db.upsertEmbedding(im.id, m8, new Float32Array(7), view)).rejects.toThrow(/7 dimensions/);
     expect((await t.db.getEmbeddings([], m8)).size).toBe(0);
+  });
+
+  it.runIf(name === 'embedded')('tells which tables changed enough to need ANALYZE (PGlite has no autovacuum)', async () => {
+    // statistics reach pg_stat_user_tables when the backend flushes them
+    const flushed = async () => {
+      await t.db.prisma.$queryRawUnsafe('SELECT pg_stat_force_next_flush()::text');
+      await t.db.ping();
+    };
+    await t.db.analyze();
+    await flushed();
+    expect(await staleTables(t.db.prisma)).toEqual([]);
+    await seed(t, m8, 300, 5, { imagesPerProduct: () => 2 });
+    await flushed();
+    expect(await staleTables(t.db.prisma)).toEqual(expect.arrayContaining(['product_images', 'image_embeddings']));
+    await t.db.nearestProducts({ model: m8, vector: randomVector(rng(31), 8), k: 3 }); // analyzes first
+    await flushed();
+    expect(await staleTables(t.db.prisma)).toEqual([]);
   });
 
   it('deleting a product cascades to its images and embeddings; deleting a model to its embeddings', async () => {

@@ -33,31 +33,50 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   // What the server's pgvector can do; read once the extension exists (after migrating).
   let settings: Promise<vectors.SearchSettings> | undefined;
   const searchSettings = () =>
-    (settings ??= vectors.serverInfo(prisma).then((info) => {
-      if (!info.vectorVersion) {
-        settings = undefined;
-        throw new Error('the vector extension is not installed in this database: run the migrations first (db.migrate())');
-      }
-      if (!info.iterativeScan) {
-        logger.warn({ vectorVersion: info.vectorVersion }, 'pgvector < 0.8: no iterative index scans; filtered searches use ef_search=1000');
-      }
-      return { efSearch: opts.efSearch, iterativeScan: info.iterativeScan };
-    }));
+    (settings ??= vectors
+      .serverInfo(prisma)
+      .then((info) => {
+        if (!info.vectorVersion) {
+          throw new Error('the vector extension is not installed in this database: run the migrations first (db.migrate())');
+        }
+        if (!info.iterativeScan) {
+          logger.warn({ vectorVersion: info.vectorVersion }, 'pgvector < 0.8: no iterative index scans; filtered searches use ef_search=1000');
+        }
+        return { efSearch: opts.efSearch, iterativeScan: info.iterativeScan };
+      })
+      .catch((err: unknown) => {
+        settings = undefined; // ask again next time
+        throw err;
+      }));
 
-  // Planner statistics after bulk writes: Postgres' autovacuum would get there eventually, PGlite
-  // has none. The first search after enough new embeddings runs ANALYZE (outside any transaction).
+  // Planner statistics after writes. Without them the planner may skip the HNSW index; PGlite has
+  // no autovacuum. Before a search: ANALYZE when many embeddings were written through this object,
+  // or (embedded, checked every 10 s) when pg_stat_user_tables says the tables changed a lot.
   let written = 0;
   let writtenAtAnalyze = 0;
+  let lastStatsCheck = 0;
+  let analyzing: Promise<void> | undefined;
+  const runAnalyze = (reason: string) =>
+    (analyzing ??= (async () => {
+      const started = Date.now();
+      writtenAtAnalyze = written;
+      lastStatsCheck = started;
+      await vectors.analyze(prisma);
+      logger.debug({ reason, ms: Date.now() - started }, 'tables analyzed');
+    })().finally(() => {
+      analyzing = undefined;
+    }));
+  const freshStats = async () => {
+    if (analyzing) return analyzing;
+    if (written - writtenAtAnalyze >= Math.max(200, writtenAtAnalyze * 0.2)) return runAnalyze('embeddings written');
+    if (client.kind === 'embedded' && Date.now() - lastStatsCheck > 10_000) {
+      lastStatsCheck = Date.now();
+      const stale = await vectors.staleTables(prisma);
+      if (stale.length) return runAnalyze(`changed: ${stale.join(', ')}`);
+    }
+  };
   const wrote = (n: number) => {
     written += n;
-  };
-  const freshStats = async () => {
-    const since = written - writtenAtAnalyze;
-    if (since < Math.max(200, writtenAtAnalyze * 0.2)) return;
-    writtenAtAnalyze = written;
-    const started = Date.now();
-    await vectors.analyze(prisma);
-    logger.debug({ newEmbeddings: since, ms: Date.now() - started }, 'analyzed tables after writes');
   };
 
   return {
@@ -91,10 +110,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     getEmbeddings: (imageIds, model) => vectors.getEmbeddings(prisma, imageIds, model),
     indexInfo: (model) => vectors.indexInfo(prisma, model, opts.efSearch),
     serverInfo: () => vectors.serverInfo(prisma),
-    analyze: async () => {
-      writtenAtAnalyze = written;
-      await vectors.analyze(prisma);
-    },
+    analyze: () => runAnalyze('requested'),
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;
     },

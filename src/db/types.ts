@@ -81,9 +81,10 @@ export interface Database {
   serverInfo(): Promise<{ serverVersion: string; vectorVersion: string | null; iterativeScan: boolean }>;
   /**
    * Refreshes planner statistics (ANALYZE products, product_images, image_embeddings). Without
-   * them the planner may skip the HNSW index, and PGlite never runs autovacuum. The first search
-   * after 200+ (and 20%+) new embeddings through this Database runs it by itself; call it after
-   * a bulk load that wrote embeddings some other way.
+   * them the planner may skip the HNSW index, and PGlite never runs autovacuum. Searches run it
+   * by themselves after 200+ (and 20%+) new embeddings written through this object, and, on the
+   * embedded database, when pg_stat_user_tables shows big changes (checked every 10 s); call it
+   * after a bulk load so that the very next search is planned well.
    */
   analyze(): Promise<void>;
   /** Cheap liveness check (SELECT 1) for /healthz; throws when the database is unreachable. */

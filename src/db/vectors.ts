@@ -259,6 +259,15 @@ export async function analyze(q: Queryable): Promise<void> {
   await q.$executeRawUnsafe('ANALYZE products, product_images, image_embeddings');
 }
 
+/** Searched tables changed by more than autovacuum's default threshold (50 rows + 10%) since their last ANALYZE. */
+export async function staleTables(q: Queryable): Promise<string[]> {
+  const rows = await q.$queryRaw<{ table: string; mods: number; live: number }[]>`
+    SELECT relname AS table, n_mod_since_analyze::float8 AS mods, n_live_tup::float8 AS live
+    FROM pg_stat_user_tables
+    WHERE schemaname = current_schema() AND relname IN ('products', 'product_images', 'image_embeddings')`;
+  return rows.filter((r) => r.mods > 50 + 0.1 * r.live).map((r) => r.table);
+}
+
 export interface ServerInfo {
   serverVersion: string;
   /** Installed pgvector version, null before the first migration. */
