@@ -1,0 +1,80 @@
+"""Quick checks: /usr/bin/python3 -m unittest training.test_training (a few tiny CPU runs)."""
+import json
+import os
+import tempfile
+import unittest
+
+import numpy as np
+from PIL import Image
+
+from . import train
+from .preprocess import MEAN, STD, preprocess
+
+
+def make_images(folder: str, n: int = 6) -> None:
+    rng = np.random.default_rng(0)
+    os.makedirs(os.path.join(folder, "sub"), exist_ok=True)
+    for i in range(n):
+        arr = (rng.random((40 + 7 * i, 50, 3)) * 255).astype("uint8")
+        sub = "sub" if i % 2 else ""
+        Image.fromarray(arr).save(os.path.join(folder, sub, f"img{i}.{'png' if i % 3 == 0 else 'jpg'}"))
+
+
+def tiny_run(images: str, out: str, seed: int = 1) -> dict:
+    rc = train.main(["--images-dir", images, "--epochs", "1", "--max-steps", "2", "--batch-size", "4",
+                     "--size", "64", "--dim", "32", "--seed", str(seed), "--scorer-epochs", "1", "--out", out])
+    assert rc == 0
+    with open(os.path.join(out, "manifest.json")) as fh:
+        return json.load(fh)
+
+
+class PreprocessTest(unittest.TestCase):
+    def test_alpha_is_flattened_onto_white_and_shape(self):
+        img = Image.new("RGBA", (30, 20), (255, 0, 0, 0))  # fully transparent red
+        x = preprocess(img, 32)
+        self.assertEqual(x.shape, (3, 32, 32))
+        self.assertEqual(x.dtype, np.float32)
+        white = (1 - np.asarray(MEAN)) / np.asarray(STD)
+        np.testing.assert_allclose(x[:, 5, 5], white, atol=1e-5)
+
+
+class TrainTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.images = os.path.join(cls.tmp.name, "images")
+        make_images(cls.images)
+        cls.m1 = tiny_run(cls.images, os.path.join(cls.tmp.name, "a"))
+        cls.m2 = tiny_run(cls.images, os.path.join(cls.tmp.name, "b"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_manifest_contract(self):
+        m = self.m1
+        for key in ("name", "version", "createdAt", "input", "embedding", "features", "files", "parity", "training"):
+            self.assertIn(key, m)
+        self.assertEqual(m["input"]["size"], 64)
+        self.assertEqual(m["embedding"], {"dim": 32, "metric": "l2", "normalized": True})
+        self.assertEqual(m["features"]["shape"], [128, 4, 4])
+        out = os.path.join(self.tmp.name, "a")
+        for f in ("embedder", "scorer"):
+            self.assertEqual(os.path.getsize(os.path.join(out, m["files"][f]["path"])), m["files"][f]["bytes"])
+        parity = json.load(open(os.path.join(out, m["parity"])))
+        for spec in parity["tensors"].values():
+            n = int(np.prod(spec["shape"])) * 4
+            self.assertEqual(os.path.getsize(os.path.join(out, "parity", spec["path"])), n)
+        self.assertFalse(m["training"]["labels"])
+        self.assertEqual(len([n for n in os.listdir(self.tmp.name) if n.startswith(".")]), 0)  # no temp left
+
+    def test_same_seed_same_weights(self):
+        a = os.path.join(self.tmp.name, "a", "parity")
+        b = os.path.join(self.tmp.name, "b", "parity")
+        for name in ("embedding.f32", "features.f32", "score.f32"):
+            self.assertEqual(open(os.path.join(a, name), "rb").read(), open(os.path.join(b, name), "rb").read(), name)
+        self.assertEqual(self.m1["files"]["embedder"]["sha256"], self.m2["files"]["embedder"]["sha256"])
+
+
+if __name__ == "__main__":
+    unittest.main()
