@@ -4,9 +4,13 @@
 import 'reflect-metadata';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { lexicographicSortSchema, printSchema } from 'graphql';
 import { buildApiSchema } from '../src/http/graphql.js';
+
+// graphql's CommonJS build, the one type-graphql builds the schema with: under vitest a plain
+// import would resolve to graphql's .mjs build, a second instance that refuses the schema.
+const { lexicographicSortSchema, printSchema } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 export const SCHEMA_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema.graphql');
 
