@@ -68,7 +68,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     }));
   const freshStats = async () => {
     if (analyzing) return analyzing;
-    if (written - writtenAtAnalyze >= Math.max(200, writtenAtAnalyze * 0.2)) return runAnalyze('embeddings written');
+    if (written - writtenAtAnalyze >= Math.max(200, writtenAtAnalyze * 0.1)) return runAnalyze('embeddings written');
     if (client.kind === 'embedded' && Date.now() - lastStatsCheck > 10_000) {
       lastStatsCheck = Date.now();
       const stale = await vectors.staleTables(prisma);

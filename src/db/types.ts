@@ -82,7 +82,7 @@ export interface Database {
   /**
    * Refreshes planner statistics (ANALYZE products, product_images, image_embeddings). Without
    * them the planner may skip the HNSW index, and PGlite never runs autovacuum. Searches run it
-   * by themselves after 200+ (and 20%+) new embeddings written through this object, and, on the
+   * by themselves after 200+ (and 10%+) new embeddings written through this object, and, on the
    * embedded database, when pg_stat_user_tables shows big changes (checked every 10 s); call it
    * after a bulk load so that the very next search is planned well.
    */

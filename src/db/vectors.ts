@@ -153,6 +153,9 @@ export interface SearchSettings {
 
 function filterConditions(f: ProductFilter | undefined, excludeProductId: string | undefined): Prisma.Sql[] {
   const conds: Prisma.Sql[] = [];
+  for (const bound of [f?.minPrice, f?.maxPrice]) {
+    if (bound !== undefined && !Number.isFinite(bound)) throw new RangeError(`price bounds must be finite numbers, got ${bound}`);
+  }
   if (f?.category?.length) conds.push(Prisma.sql`p.category = ANY(${f.category}::text[])`);
   if (f?.colour?.length) conds.push(Prisma.sql`p.colour = ANY(${f.colour}::text[])`);
   if (f?.brand?.length) conds.push(Prisma.sql`p.brand = ANY(${f.brand}::text[])`);
