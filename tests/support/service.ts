@@ -21,6 +21,15 @@ export async function serviceBackends(): Promise<Backend[]> {
   return testBackends();
 }
 
+/** A fresh, empty Postgres database (for a child process to open); drop() removes it. */
+export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const postgres = testBackends().find((b) => b.name === 'postgres');
+  if (!postgres) throw new Error('no PostgreSQL test server');
+  const fresh = await postgres.open({ migrate: false });
+  await fresh.db.close();
+  return { url: fresh.url!, drop: fresh.cleanup };
+}
+
 /** Starts the service with the shipped models on a fresh database; env overrides config. */
 export async function startTestService(backend: Backend, env: Record<string, string> = {}): Promise<TestService> {
   // A fresh, empty database; the service opens it itself and applies the migrations.
