@@ -39,7 +39,7 @@ export async function startTestService(backend: Backend, env: Record<string, str
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: fresh.dataDir,
-    MODELS_DIR: path.resolve('models'),
+    MODELS_DIR: path.resolve(process.env.MODELS_DIR ?? 'models'),
     ML_PROVIDERS: 'cpu',
     LOG_LEVEL: 'warn',
     ...(fresh.url ? { DATABASE_URL: fresh.url } : {}),
