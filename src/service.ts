@@ -23,6 +23,9 @@ export interface RunningService {
   url: string;
   services: Services;
   importer: ProductImporter;
+  ingest: IngestService;
+  /** For integration tests that assert what was stored. */
+  db: Database;
   close(): Promise<void>;
 }
 
@@ -133,6 +136,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     url,
     services,
     importer,
+    ingest: core.ingest,
+    db,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

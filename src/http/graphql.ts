@@ -6,12 +6,13 @@ import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { buildSchema } from 'type-graphql';
 import { toClientError } from '../errors.js';
+import { AdminResolver } from '../resolvers/admin-resolver.js';
 import { CatalogResolver } from '../resolvers/catalog-resolver.js';
 import type { ApiContext } from '../resolvers/context.js';
 import { SearchResolver } from '../resolvers/search-resolver.js';
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: [SearchResolver, CatalogResolver], validate: false });
+  return buildSchema({ resolvers: [SearchResolver, CatalogResolver, AdminResolver], validate: false });
 }
 
 /** Apollo with CSRF prevention on, no CDN landing page, and no internals in error responses. */

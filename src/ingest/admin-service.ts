@@ -6,7 +6,7 @@ import { deleteImage, deleteProducts, productExists, productRecord, updateProduc
 import type { Database } from '../db/types.js';
 import { AppError } from '../errors.js';
 import type { MediaStore } from '../storage/media-store.js';
-import type { IngestJobView, IngestRunOptions, IngestService } from './ingest-service.js';
+import type { IngestJobView, IngestService } from './ingest-service.js';
 import type { IngestSpecInput } from './spec.js';
 
 export const MANUAL_SOURCE = 'manual';
@@ -14,6 +14,26 @@ const MAX_PRICE = 9_999_999_999.99;
 const MAX_JOBS_LISTED = 100;
 
 /** Product fields as an admin sends them: undefined keeps a field (updates), null clears it. */
+/** startIngest's argument: one flat record for every kind of source (null = not given). */
+export interface IngestSourceFields {
+  kind: 'api' | 'folder' | 'manifest';
+  url?: string | null;
+  path?: string | null;
+  meta?: string | null;
+  map?: string | null;
+  itemsPath?: string | null;
+  sourceName?: string | null;
+  pageParam?: string | null;
+  sizeParam?: string | null;
+  pageSize?: number | null;
+  startPage?: number | null;
+  maxPages?: number | null;
+  prune?: boolean | null;
+  nearDuplicates?: 'link' | 'skip' | null;
+}
+
+type NonNullFields<T> = { [K in keyof T]: Exclude<T[K], null> };
+
 export interface ProductFieldsInput {
   title?: string | null;
   description?: string | null;
@@ -33,10 +53,19 @@ export interface NewProductInput extends ProductFieldsInput {
   source?: string | null;
 }
 
+export interface ImageDecisionView {
+  sha256: string;
+  decision: ImageDecision['decision'];
+  imageId: string | null;
+  duplicateOfProductId: string | null;
+  duplicateOfImageId: string | null;
+  distance: number | null;
+}
+
 export interface ProductWriteView {
   product: ProductView;
   /** What became of each uploaded image, in upload order. */
-  images: ImageDecision[];
+  images: ImageDecisionView[];
 }
 
 /**
@@ -69,7 +98,7 @@ export class AdminService {
       throw new AppError('CONFLICT', `A product ${product.externalId} of source "${product.source}" already exists: use updateProduct.`);
     }
     const result = await this.importer.import(product, images.map((bytes): ImageInput => ({ bytes })));
-    return { product: (await this.catalog.product(result.productId))!, images: result.images };
+    return { product: (await this.catalog.product(result.productId))!, images: result.images.map(decisionView) };
   }
 
   async updateProduct(id: string, input: ProductFieldsInput): Promise<ProductView> {
@@ -92,7 +121,7 @@ export class AdminService {
     const product = isUuid(productId) ? await productRecord(this.db.prisma, productId) : null;
     if (!product) throw notFound('product', productId);
     const result = await this.importer.import(product, images.map((bytes) => ({ bytes })));
-    return { product: (await this.catalog.product(productId))!, images: result.images };
+    return { product: (await this.catalog.product(productId))!, images: result.images.map(decisionView) };
   }
 
   async removeProductImage(imageId: string): Promise<ProductView> {
@@ -102,8 +131,16 @@ export class AdminService {
     return (await this.catalog.product(removed.productId))!;
   }
 
-  startIngest(spec: IngestSpecInput, options: Pick<IngestRunOptions, 'prune' | 'nearDuplicates'>): Promise<IngestJobView> {
-    return this.ingest.start(spec, options);
+  startIngest(source: IngestSourceFields): Promise<IngestJobView> {
+    const f = Object.fromEntries(Object.entries(source).map(([k, v]) => [k, v ?? undefined])) as NonNullFields<IngestSourceFields>;
+    const common = { map: f.map, itemsPath: f.itemsPath, source: f.sourceName, pageSize: f.pageSize };
+    const spec: IngestSpecInput =
+      f.kind === 'api'
+        ? { kind: 'api', url: f.url!, pageParam: f.pageParam, sizeParam: f.sizeParam, startPage: f.startPage, maxPages: f.maxPages, ...common }
+        : f.kind === 'folder'
+          ? { kind: 'folder', dir: f.path!, meta: f.meta, ...common }
+          : { kind: 'manifest', file: f.path!, ...common };
+    return this.ingest.start(spec, { prune: f.prune, nearDuplicates: f.nearDuplicates });
   }
 
   ingestJob(id: string): Promise<IngestJobView | null> {
@@ -116,6 +153,18 @@ export class AdminService {
     }
     return this.ingest.jobs(first);
   }
+}
+
+function decisionView(d: ImageDecision): ImageDecisionView {
+  const duplicate = d.decision === 'exact_duplicate' || d.decision === 'near_duplicate';
+  return {
+    sha256: d.sha256,
+    decision: d.decision,
+    imageId: d.decision === 'exact_duplicate' ? null : d.imageId,
+    duplicateOfProductId: duplicate ? d.ofProductId : null,
+    duplicateOfImageId: duplicate ? d.ofImageId : null,
+    distance: d.decision === 'near_duplicate' ? d.distance : null,
+  };
 }
 
 const notFound = (what: string, id: string) => new AppError('NOT_FOUND', `No ${what} with id ${id}.`);

@@ -85,6 +85,8 @@ export const COUNTS = [
   'pruned',
 ] as const;
 
+const IMAGE_COUNTS = ['newImages', 'unchangedImages', 'exactDuplicates', 'nearDuplicates', 'failedImages'] as const;
+
 export interface IngestProgress {
   runId: string;
   source: string;
@@ -100,8 +102,9 @@ export interface IngestReport extends IngestProgress {
   error: string | null;
   failures: Awaited<ReturnType<typeof failureSummary>>;
   nearDuplicateGroups: { total: number; groups: NearDuplicateGroup[] };
-  /** Wall time of this process's part of the run. */
+  /** Wall time of this process's part of the run, and the images it handled in that time. */
   elapsedMs: number;
+  imagesHandled: number;
 }
 
 export interface IngestJobView {
@@ -287,6 +290,7 @@ export class IngestService {
         }
         progress.pagesDone = page.index + 1;
         await setPagesDone(prisma, run.id, progress.pagesDone);
+        this.logger.debug({ runId: run.id, pagesDone: progress.pagesDone, itemsDone: progress.itemsDone }, 'ingest page done');
         options.onProgress?.({ ...progress });
       }
       if (options.prune) progress.counts.pruned += await this.prune(run);
@@ -299,7 +303,8 @@ export class IngestService {
     } finally {
       clearInterval(beat);
     }
-    return this.report(run.id, progress, Date.now() - started);
+    const handled = IMAGE_COUNTS.reduce((n, k) => n + progress.counts[k] - (run.counts[k] ?? 0), 0);
+    return this.report(run.id, progress, Date.now() - started, handled);
   }
 
   /** Maps a page's records and loads and validates their images, concurrently. */
@@ -366,9 +371,9 @@ export class IngestService {
           key: item.key,
           outcome: results[i]!.change,
           productId: results[i]!.productId,
-          images: [...results[i]!.images, ...item.failures.map(failedImage)],
+          images: [...results[i]!.images, ...failedImages(item.failures)],
         })),
-        ...failedItems.map((item) => ({ key: item.key, outcome: 'failed' as const, productId: null, images: item.failures.map(failedImage) })),
+        ...failedItems.map((item) => ({ key: item.key, outcome: 'failed' as const, productId: null, images: failedImages(item.failures) })),
       ];
       increments = countsOf(items, results);
       await recordItems(tx, runId, page, items, batch.flatMap((item) => item.failures), increments);
@@ -407,7 +412,7 @@ export class IngestService {
     return productIds.length;
   }
 
-  private async report(runId: string, progress: IngestProgress, elapsedMs: number): Promise<IngestReport> {
+  private async report(runId: string, progress: IngestProgress, elapsedMs: number, imagesHandled: number): Promise<IngestReport> {
     const run = (await getRun(this.db.prisma, runId))!;
     return {
       ...progress,
@@ -416,6 +421,7 @@ export class IngestService {
       failures: await failureSummary(this.db.prisma, runId),
       nearDuplicateGroups: await runNearDuplicateGroups(this.db.prisma, runId, 10),
       elapsedMs,
+      imagesHandled,
     };
   }
 }
@@ -434,7 +440,9 @@ const failedItem = (key: string, code: string, reason: string): Prepared => ({
   failures: [{ itemKey: key, image: null, code, reason }],
 });
 
-const failedImage = (f: FailureRecord) => ({ ref: f.image, decision: 'failed', code: f.code, reason: f.reason });
+/** An item's failed images, as entries of its image decisions (item-level failures are not images). */
+const failedImages = (failures: FailureRecord[]) =>
+  failures.filter((f) => f.image !== null).map((f) => ({ ref: f.image, decision: 'failed', code: f.code, reason: f.reason }));
 
 function countsOf(items: ItemRecord[], results: ImportResult[]): Record<string, number> {
   const counts: Record<string, number> = {};

@@ -1,6 +1,6 @@
 // Which field of a source record feeds which product field: `--map id=id,title=productDisplayName,
 // image=path,attr.gender=gender`. Paths are dot-separated (`images.0.url`); `*` takes every
-// element of an array (`images.*.url`).
+// element of an array (`images.*.url`); `a|b` reads both (a text field takes the first value).
 import { AppError } from '../errors.js';
 import type { ProductRecord } from '../db/product-writes.js';
 
@@ -48,8 +48,13 @@ export function formatFieldMap(map: FieldMap): string {
   return [...PRODUCT_FIELDS.map((f) => `${f}=${map.fields[f]}`), ...attrs.map(([k, v]) => `attr.${k}=${v}`)].join(',');
 }
 
-/** Every value at a path; a key holding dots is matched whole first (CSV columns like "a.b"). */
-export function valuesAt(record: unknown, path: string): unknown[] {
+/** Every value at a path or at any of its `|` alternatives, in order. */
+export function valuesAt(record: unknown, paths: string): unknown[] {
+  return paths.split('|').flatMap((p) => valuesAtPath(record, p.trim()));
+}
+
+/** Every value at one path; a key holding dots is matched whole first (CSV columns like "a.b"). */
+function valuesAtPath(record: unknown, path: string): unknown[] {
   if (path === '') return [record];
   if (record && typeof record === 'object' && !Array.isArray(record) && path in record) {
     return [(record as Record<string, unknown>)[path]];
