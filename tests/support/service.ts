@@ -31,9 +31,14 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop(): P
 }
 
 /** Starts the service with the shipped models on a fresh database; env overrides config. */
-export async function startTestService(backend: Backend, env: Record<string, string> = {}): Promise<TestService> {
+export async function startTestService(
+  backend: Backend | { name: Backend['name'] },
+  env: Record<string, string> = {},
+): Promise<TestService> {
+  const open = 'open' in backend ? backend.open : testBackends().find((b) => b.name === backend.name)?.open;
+  if (!open) throw new Error(`no ${backend.name} test database available`);
   // A fresh, empty database; the service opens it itself and applies the migrations.
-  const fresh = await backend.open({ migrate: false });
+  const fresh = await open({ migrate: false });
   await fresh.db.close();
   const config = loadConfig({
     PORT: '0',
