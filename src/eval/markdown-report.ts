@@ -83,7 +83,7 @@ export function markdownReport(report: EvalReport, chartFile: string | null): st
   if (report.shopper && report.shopperByLabel && s.shopper) {
     lines.push('## Shopper photos', '');
     lines.push(
-      `${report.shopperQueries} labelled photos (${s.shopper.labels}, splits ${s.shopper.splits.join(', ')}; ${s.shopper.unmapped} photos of other splits or unmapped labels left out): ` +
+      `${report.shopperQueries} labelled photos (${s.shopper.labels}, splits ${s.shopper.splits.join(', ')}; ${s.shopper.unmapped} photos with labels the map leaves out): ` +
         `the share of the top ${s.k} whose ${s.shopper.attribute} matches the photo's label through ${s.shopper.labelMap}.`,
       '',
     );
