@@ -13,6 +13,7 @@ export function App() {
   const heading = useRef<HTMLHeadingElement>(null);
   const first = useRef(true);
   const [stats, setStats] = useState<CatalogStats | null>(null);
+  const [productTitle, setProductTitle] = useState<string | null>(null);
 
   useEffect(() => {
     api.catalogStats().then(setStats, () => setStats(null));
@@ -20,14 +21,16 @@ export function App() {
 
   const productMatch = /^\/product\/([^/]+)$/.exec(path);
   const page = path === '/catalog' ? 'catalog' : productMatch ? 'product' : 'search';
-  const pageTitle = page === 'catalog' ? 'Catalog' : page === 'product' ? 'Product' : 'Search by photo';
+  const pageTitle = page === 'catalog' ? 'Catalog' : page === 'product' ? (productTitle ?? 'Product') : 'Search by photo';
 
   // On navigation: a new document title, and focus on the page heading for screen readers.
   useEffect(() => {
-    document.title = `${pageTitle} · ${TITLE}`;
     if (first.current) first.current = false;
     else heading.current?.focus();
-  }, [path, key, pageTitle]);
+  }, [path, key]);
+  useEffect(() => {
+    document.title = `${pageTitle} · ${TITLE}`;
+  }, [pageTitle]);
 
   const nav = (to: string, label: string, active: boolean) => (
     <Link to={to} aria-current={active ? 'page' : undefined}>
@@ -60,7 +63,7 @@ export function App() {
         </h1>
         {page === 'search' && <SearchPage key={key} productId={params.get('product')} />}
         {page === 'catalog' && <CatalogPage />}
-        {page === 'product' && <ProductPage id={decodeURIComponent(productMatch![1]!)} />}
+        {page === 'product' && <ProductPage id={decodeURIComponent(productMatch![1]!)} onTitle={setProductTitle} />}
       </main>
       <footer className="site-footer">
         {stats ? (

@@ -118,8 +118,8 @@ export function CatalogPage() {
         )}
         {page && page.edges.length > 0 && (
           <ul className="grid" aria-label="Catalog products">
-            {page.edges.map(({ node }) => (
-              <ProductCard key={node.id} product={node} onMoreLikeThis={(p) => navigate(`/?product=${encodeURIComponent(p.id)}`)} />
+            {page.edges.map(({ node }, i) => (
+              <ProductCard key={node.id} product={node} eager={i < 8} onMoreLikeThis={(p) => navigate(`/?product=${encodeURIComponent(p.id)}`)} />
             ))}
           </ul>
         )}

@@ -15,8 +15,8 @@ export function formatPrice(price: number | null | undefined, currency: string |
   return format.format(price);
 }
 
-/** 0.9371 → "94%" */
-export const percent = (fraction: number) => `${Math.round(Math.max(0, Math.min(1, fraction)) * 100)}%`;
+/** 0.9371 → "94%" (digits 0) or "93.7%" (digits 1). */
+export const percent = (fraction: number, digits = 0) => `${(Math.max(0, Math.min(1, fraction)) * 100).toFixed(digits)}%`;
 
 export const milliseconds = (ms: number) => (ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`);
 

@@ -12,10 +12,12 @@ interface ProductCardProps {
   /** Lines under the price (similarity, score). */
   children?: ReactNode;
   onMoreLikeThis?(product: Product): void;
+  /** Load the photo at once (the first rows), not lazily. */
+  eager?: boolean;
 }
 
 /** One product in a grid: photo, title, facts, price, and the two actions. */
-export function ProductCard({ product, image, badge, children, onMoreLikeThis }: ProductCardProps) {
+export function ProductCard({ product, image, badge, children, onMoreLikeThis, eager }: ProductCardProps) {
   const shown = image ?? product.images[0];
   const facts = [product.category, product.colour, product.brand].filter(Boolean).join(' · ');
   const photos = product.images.length;
@@ -24,7 +26,7 @@ export function ProductCard({ product, image, badge, children, onMoreLikeThis }:
       <div className="thumb">
         {shown ? (
           <a href={shown.url} target="_blank" rel="noopener">
-            <img src={shown.thumbnailUrl} alt={`Photo of ${product.title}`} loading="lazy" width={shown.width} height={shown.height} />
+            <img src={shown.thumbnailUrl} alt={`Photo of ${product.title}`} loading={eager ? "eager" : "lazy"} width={shown.width} height={shown.height} />
           </a>
         ) : (
           <span className="no-photo">No photo</span>

@@ -5,7 +5,7 @@ import { formatPrice } from './format.js';
 import { Link, navigate } from './router.js';
 
 /** One product: its facts and every photo (full size a click away). */
-export function ProductPage({ id }: { id: string }) {
+export function ProductPage({ id, onTitle }: { id: string; onTitle(title: string | null): void }) {
   const [product, setProduct] = useState<ProductDetail | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
 
@@ -17,13 +17,14 @@ export function ProductPage({ id }: { id: string }) {
       .then((p) => {
         if (!live) return;
         setProduct(p);
-        if (p) document.title = `${p.title} · Visual product search`;
+        onTitle(p?.title ?? null);
       })
       .catch((err) => live && setError(describeError(err)));
     return () => {
       live = false;
+      onTitle(null);
     };
-  }, [id]);
+  }, [id, onTitle]);
 
   if (error) {
     return (
@@ -56,8 +57,7 @@ export function ProductPage({ id }: { id: string }) {
 
   return (
     <article className="product-detail">
-      <h2>{product.title}</h2>
-      {product.description && <p>{product.description}</p>}
+      {product.description && <p className="description">{product.description}</p>}
       <div className="detail-layout">
         <ul className="gallery" aria-label={`Photos of ${product.title}`}>
           {product.images.map((image, i) => (

@@ -87,7 +87,7 @@ export function QueryImage({ onFile, onUrl, disabled }: QueryImageProps) {
         data-testid="dropzone"
       >
         <p className="dropzone-text">
-          <strong>Drop a photo here</strong>, paste one <kbd>Ctrl</kbd>+<kbd>V</kbd>, or
+          <strong>Drop a photo here</strong> or paste one (<kbd>Ctrl</kbd>+<kbd>V</kbd>)
         </p>
         <div className="pick-buttons">
           <label className="button primary file-button">
@@ -105,7 +105,7 @@ export function QueryImage({ onFile, onUrl, disabled }: QueryImageProps) {
         <div className="inline">
           <input id={`${id}-url`} type="url" inputMode="url" placeholder="https://shop.example/photo.jpg" value={url} onChange={(e) => setUrl(e.target.value)} />
           <button type="submit" className="button" disabled={disabled || !url.trim()}>
-            Search
+            Search<span className="visually-hidden"> by this address</span>
           </button>
         </div>
       </form>

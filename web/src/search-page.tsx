@@ -31,6 +31,9 @@ export function SearchPage({ productId }: { productId?: string | null }) {
   const [error, setError] = useState<string | null>(null);
   const pending = useRef<AbortController | null>(null);
   const resultsHeading = useRef<HTMLHeadingElement>(null);
+  const resultsSection = useRef<HTMLElement>(null);
+  /** A wide screen shows the filters open beside the results; a phone folds them away. */
+  const [wide] = useState(() => window.matchMedia('(min-width: 761px)').matches);
 
   const topKNumber = Math.min(100, Math.max(1, parseInt(topK, 10) || DEFAULT_TOP_K));
 
@@ -46,6 +49,10 @@ export function SearchPage({ productId }: { productId?: string | null }) {
         if (controller.signal.aborted) return;
         setResult(next);
         setRanksBefore(before);
+        // On a phone the results are below the photo and the form: bring them into view.
+        if (what === 'searching' && !window.matchMedia('(min-width: 761px)').matches) {
+          resultsSection.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+        }
       } catch (err) {
         if (controller.signal.aborted || (err as Error)?.name === 'AbortError') return;
         setError(describeError(err));
@@ -168,11 +175,16 @@ export function SearchPage({ productId }: { productId?: string | null }) {
         )}
 
         <form className="search-form" onSubmit={submit} aria-label="Search options">
-          <Filters values={filters} onChange={setFilters} />
-          <div className="field top-k">
-            <label htmlFor={`${id}-topk`}>Results</label>
-            <input id={`${id}-topk`} type="number" min="1" max="100" step="1" inputMode="numeric" value={topK} onChange={(e) => setTopK(e.target.value)} />
-          </div>
+          <details className="options" open={wide}>
+            <summary>
+              Filters and options{filtersOn > 0 && <span className="count"> ({filtersOn} on)</span>}
+            </summary>
+            <Filters values={filters} onChange={setFilters} />
+            <div className="field top-k">
+              <label htmlFor={`${id}-topk`}>Results</label>
+              <input id={`${id}-topk`} type="number" min="1" max="100" step="1" inputMode="numeric" value={topK} onChange={(e) => setTopK(e.target.value)} />
+            </div>
+          </details>
           <div className="form-actions">
             <button type="submit" className="button primary" disabled={!source}>
               {source && source.kind !== 'product' && !isWhole(region) ? 'Search this area' : 'Search'}
@@ -186,7 +198,7 @@ export function SearchPage({ productId }: { productId?: string | null }) {
         </form>
       </section>
 
-      <section className="results" aria-labelledby={`${id}-results`} aria-busy={busy !== null}>
+      <section className="results" ref={resultsSection} aria-labelledby={`${id}-results`} aria-busy={busy !== null}>
         <div className="results-head">
           <h2 id={`${id}-results`} ref={resultsHeading} tabIndex={-1}>
             Similar products
@@ -238,6 +250,7 @@ export function SearchPage({ productId }: { productId?: string | null }) {
               return (
                 <ProductCard
                   key={hit.product.id}
+                  eager={hit.rank <= 8}
                   product={hit.product}
                   image={hit.image}
                   badge={<span className="rank">#{hit.rank}</span>}
@@ -245,9 +258,9 @@ export function SearchPage({ productId }: { productId?: string | null }) {
                 >
                   <p className="similarity">
                     <meter min={0} max={1} value={Math.max(0, hit.similarity)} aria-hidden="true" />
-                    <span>{percent(hit.similarity)} similar</span>
+                    <span>{percent(hit.similarity, 1)} similar</span>
                   </p>
-                  {hit.score != null && <p className="score">Match {percent(hit.score)}</p>}
+                  {hit.score != null && <p className="score">Match {percent(hit.score, 1)}</p>}
                   {ranksBefore && (
                     <p className="moved">
                       {before === undefined ? 'new in the list' : before === hit.rank ? 'same place' : `was #${before}`}
