@@ -123,7 +123,7 @@ describe.skipIf(!hasChromium)('web page in Chromium', () => {
   const firstTitle = (page: Page) => cards(page).first().locator('.card-title').innerText();
   const shot = async (page: Page, name: string) => {
     // Photos that are not lazy (the first rows) have arrived before the picture is taken.
-    await page.waitForFunction(() => [...document.images].filter((i) => i.loading !== 'lazy').every((i) => i.complete), null, { timeout: 15_000 });
+    await page.waitForFunction(() => Array.from(document.images).filter((i) => i.loading !== 'lazy').every((i) => i.complete), null, { timeout: 15_000 });
     await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
   };
 
