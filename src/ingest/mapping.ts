@@ -107,7 +107,9 @@ export function mapRecord(record: unknown, map: FieldMap, source: string): Mappe
     return { ok: false, key, code: 'BAD_FIELD', reason: `currency "${currency}" is not an ISO 4217 code` };
   }
 
+  // A list field counts as its elements; a text field may hold several references separated by '|'.
   const imageRefs = valuesAt(record, f.image)
+    .flatMap((v) => (Array.isArray(v) ? v : [v]))
     .flatMap((v) => (typeof v === 'string' ? v.split('|') : typeof v === 'number' ? [String(v)] : []))
     .map((v) => v.trim())
     .filter(Boolean);

@@ -68,7 +68,7 @@ function filesById(files: string[]): Map<string, string[]> {
   }
   // The file named exactly <id> first, then the others by name.
   for (const [id, list] of index) {
-    list.sort((a, b) => Number(stemOf(b) === id) - Number(stemOf(a) === id) || a.localeCompare(b));
+    list.sort((a, b) => Number(stemOf(b) === id) - Number(stemOf(a) === id) || (a < b ? -1 : a > b ? 1 : 0));
   }
   return index;
 }
