@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, retryAfterMs } from '../src/ingest/http-client.js';
 import { mapRecord, parseFieldMap, valuesAt } from '../src/ingest/mapping.js';
 import { fingerprint, parseIngestSpec, sourceName } from '../src/ingest/spec.js';
+import { formatSummary } from '../src/ingest/summary.js';
 import { FakeStore } from './ingest.store.js';
 
 describe('field mapping', () => {
@@ -98,5 +99,32 @@ describe('polite HTTP client', () => {
     const http = new HttpClient({ ...options, timeoutMs: 100, retries: 1 });
     await expect(http.bytes(`${store.base}/img/small`)).rejects.toThrow(/timed out after 100 ms \(after 2 attempts\)/);
     store.slow.delete('/img/small');
+  });
+});
+
+describe('the CLI summary', () => {
+  it('lists added / updated / unchanged, duplicates, near-duplicate groups and failures with reasons', () => {
+    const counts = { created: 5, updated: 1, unchanged: 2, failed: 1, newImages: 6, unchangedImages: 2, exactDuplicates: 3, nearDuplicates: 2, failedImages: 1, pruned: 0 };
+    const text = formatSummary({
+      runId: 'r1',
+      source: 'shop',
+      resumed: true,
+      status: 'completed',
+      error: null,
+      pagesDone: 2,
+      itemsDone: 9,
+      itemsTotal: 9,
+      counts,
+      failures: [{ code: 'IMAGE_FETCH_FAILED', count: 1, examples: [{ itemKey: 'A8', image: 'http://x/a8.png', reason: 'HTTP 404' }] }],
+      nearDuplicateGroups: { total: 1, groups: [{ imageId: 'i', externalId: 'A2', members: ['A7', 'A9'] }] },
+      elapsedMs: 2000,
+      imagesHandled: 10,
+    });
+    expect(text).toContain('Ingest of "shop" completed (resumed) in 2.0s');
+    expect(text).toContain('9 of 9 in 2 pages: 5 added, 1 updated, 2 unchanged, 1 failed');
+    expect(text).toContain('6 new, 2 unchanged, 3 exact duplicates, 2 near-duplicates in 1 groups, 1 failed');
+    expect(text).toContain('5.0 images/s');
+    expect(text).toMatch(/IMAGE_FETCH_FAILED\s+1\n\s+A8: HTTP 404 \(http:\/\/x\/a8.png\)/);
+    expect(text).toContain('A2 ← A7, A9');
   });
 });

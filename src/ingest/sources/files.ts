@@ -85,7 +85,11 @@ export async function readImageFile(file: string, maxBytes: number): Promise<Buf
     throw new FetchError(code === 'ENOENT' ? `file not found: ${file}` : `cannot read ${file} (${code})`);
   }
   if (size > maxBytes) throw new FetchError(`${file} is larger than ${maxBytes} bytes`);
-  return readFile(file);
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new FetchError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }
 
 /** Loads an image from a URL (through the polite client) or a local path. */
