@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
+import { isUuid } from '../catalog/catalog-service.js';
 import type { ImageDecision, ImportItem, ImportResult, PreparedImage, ProductImporter } from '../catalog/product-importer.js';
 import type { Config } from '../config.js';
 import {
@@ -146,7 +147,6 @@ interface Running {
   source: Source;
   settings: IngestSettings;
   options: IngestRunOptions;
-  controller: AbortController;
   resumed: boolean;
 }
 
@@ -181,7 +181,7 @@ export class IngestService {
   }
 
   async job(runId: string): Promise<IngestJobView | null> {
-    const run = /^[0-9a-f-]{36}$/i.test(runId) ? await getRun(this.db.prisma, runId) : null;
+    const run = isUuid(runId) ? await getRun(this.db.prisma, runId) : null;
     if (!run) return null;
     const failures = await runFailures(this.db.prisma, run.id, JOB_FAILURES_SHOWN);
     return {
@@ -210,7 +210,7 @@ export class IngestService {
     const http = new HttpClient({ ...settings, maxBytes: settings.maxImageBytes, signal });
     const source = await openSource(spec, http, settings.maxImageBytes);
     const { run, resumed } = await this.claim(spec, source);
-    const running: Running = { run, source, settings, options: { ...options, signal }, controller, resumed };
+    const running: Running = { run, source, settings, options: { ...options, signal }, resumed };
     const done = this.execute(running).finally(() => this.active.delete(run.id));
     this.active.set(run.id, { controller, done });
     return { runId: run.id, done };
@@ -230,8 +230,14 @@ export class IngestService {
       this.logger.info({ runId: open.id, pagesDone: open.pagesDone, itemsDone: open.itemsDone }, 'resuming ingest');
       return { run: (await getRun(this.db.prisma, open.id))!, resumed: true };
     }
-    const run = await createRun(this.db.prisma, { fingerprint: print, kind: spec.kind, source: source.name, spec, owner: this.owner });
-    return { run, resumed: false };
+    try {
+      const run = await createRun(this.db.prisma, { fingerprint: print, kind: spec.kind, source: source.name, spec, owner: this.owner });
+      return { run, resumed: false };
+    } catch (error) {
+      // The partial unique index on running runs: someone started the same ingest just now.
+      if ((error as { code?: string }).code === 'P2002') throw new AppError('CONFLICT', 'An ingest of this source has just been started.');
+      throw error;
+    }
   }
 
   /** Is the process that owns this run still working on it? */
