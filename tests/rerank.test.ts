@@ -28,9 +28,8 @@ describe.each(await serviceBackends())('rerankSearch over HTTP ($name)', (backen
 
   beforeAll(async () => {
     t = await startTestService(backend, { DEMO_CATALOG: 'false' });
-    // The test reaches the service's own database to plant a match and to expire a search: the
-    // API has no way to do either, and a second connection can't open the embedded database.
-    db = (t.service.services.search as unknown as { db: Database }).db;
+    // The service's own database, to plant a match and to expire a search: the API can do neither.
+    db = t.service.db;
     for (let seed = 1; seed <= PRODUCTS; seed++) {
       await t.service.importer.import(
         { source: 'test', externalId: `p${seed}`, title: `Generated product ${seed}` },
