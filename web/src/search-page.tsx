@@ -134,7 +134,8 @@ export function SearchPage({ productId }: { productId?: string | null }) {
     if (ranksBefore && result?.reranked) resultsHeading.current?.focus();
   }, [ranksBefore, result]);
 
-  const moved = ranksBefore && result ? result.items.filter((i) => ranksBefore.get(i.product.id) !== i.rank).length : 0;
+  const newcomers = ranksBefore && result ? result.items.filter((i) => !ranksBefore.has(i.product.id)).length : 0;
+  const moved = ranksBefore && result ? result.items.filter((i) => ranksBefore.has(i.product.id) && ranksBefore.get(i.product.id) !== i.rank).length : 0;
   const filtersOn = activeFilterCount(filters);
 
   return (
@@ -217,7 +218,7 @@ export function SearchPage({ productId }: { productId?: string | null }) {
               ? 'Re-ranking with the pairwise model…'
               : result
                 ? result.reranked
-                  ? `Re-ranked ${plural(result.items.length, 'product')} with the pairwise model in ${milliseconds(result.tookMs)}${ranksBefore ? `: ${plural(moved, 'product')} moved` : ''}. Model ${result.model}.`
+                  ? `Re-ranked ${plural(result.items.length, 'product')} with the pairwise model in ${milliseconds(result.tookMs)}${ranksBefore ? `: ${moved} moved, ${newcomers} new from further down the list` : ''}. Model ${result.model}.`
                   : `${plural(result.items.length, 'product')} in ${milliseconds(result.tookMs)}, searching ${source?.kind === 'product' ? 'like a catalog product' : describeRegion(region)}. Model ${result.model}.`
                 : ''}
         </p>
@@ -263,7 +264,7 @@ export function SearchPage({ productId }: { productId?: string | null }) {
                   {hit.score != null && <p className="score">Match {percent(hit.score, 1)}</p>}
                   {ranksBefore && (
                     <p className="moved">
-                      {before === undefined ? 'new in the list' : before === hit.rank ? 'same place' : `was #${before}`}
+                      {before === undefined ? 'new: was below the list' : before === hit.rank ? 'same place' : `was #${before}`}
                     </p>
                   )}
                 </ProductCard>
