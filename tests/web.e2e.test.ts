@@ -194,6 +194,13 @@ describe.skipIf(!hasChromium)('web page in Chromium', () => {
     const alert = page.getByRole('alert');
     await expect.poll(() => alert.innerText(), { timeout: 30_000 }).toMatch(/not a photo this service can read/);
     await shot(page, 'search-error-desktop.png');
+
+    // By the address of an image: a catalog photo served by the service itself comes back first.
+    const listed = (await createClient({ url: `${service.url}/graphql` }).products({ first: 1 })).edges[0]!.node;
+    await page.getByLabel('…or the address of an image').fill(new URL(listed.images[0]!.url, service.url).toString());
+    await page.getByRole('button', { name: 'Search by this address' }).click();
+    await expect.poll(() => firstTitle(page), { timeout: 30_000 }).toBe(listed.title);
+    expect(await page.getByRole('alert').count()).toBe(0);
     await page.close();
     expect(pageErrors).toEqual([]);
   });
