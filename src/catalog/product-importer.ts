@@ -160,7 +160,7 @@ export class ProductImporter {
     }));
 
     let results: ImportResult[] = [];
-    await saveProducts(this.db.prisma, this.vectorModel, writes, async (tx, saved) => {
+    await saveProducts(this.db, this.vectorModel, writes, async (tx, saved) => {
       const productOfImage = new Map(saved.flatMap((s) => s.imageIds.map((id) => [id, s.productId] as const)));
       results = saved.map((s, i) => ({
         ...s,

@@ -1,5 +1,6 @@
-// Near-duplicate images: candidates by perceptual hash (Hamming distance over the 64-bit dHash)
-// confirmed by embedding distance, in one statement; and the decisions taken about them.
+// Near-duplicate images: a catalog image whose embedding is among the closest to a newcomer's
+// (the model's HNSW index) and whose perceptual hash (64-bit dHash) differs in few bits; and the
+// decisions taken about them.
 import { Prisma } from '../../generated/prisma/client.js';
 import { vectorToSql } from './floats.js';
 import type { VectorModel } from './types.js';
@@ -24,10 +25,13 @@ export interface NearDuplicateThresholds {
   maxDistance: number;
 }
 
+/** Nearest catalog images looked at per probe: a near-duplicate is among the very closest. */
+const NEIGHBOURS = 10;
+
 /**
- * For each probe, the closest catalog image (by embedding distance) among those whose perceptual
- * hash is within maxHamming bits and whose embedding is within maxDistance. The hash test is a
- * plain scan (bit_count over XOR): cheap per row, and it keeps the vector comparison to a few rows.
+ * For each probe, the closest catalog image within maxDistance (embedding) and maxHamming
+ * (perceptual hash), if any. One statement for all probes; each probe's neighbours come from the
+ * HNSW index (a scan of the hashes would grow with the catalog, batch after batch).
  */
 export async function findNearDuplicates(
   q: Queryable,
@@ -38,17 +42,22 @@ export async function findNearDuplicates(
   if (probes.length === 0) return [];
   const operator = Prisma.raw(METRICS[model.metric].operator);
   const dim = Prisma.raw(String(model.dim));
-  const rows = await q.$queryRaw<{ probe: number; imageId: string; productId: string; hamming: number; distance: number }[]>`
-    SELECT DISTINCT ON (q.i) (q.i - 1)::int AS probe, p.id::text AS "imageId", p.product_id::text AS "productId",
-           bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64))::int AS hamming,
-           (e.embedding::vector(${dim}) ${operator} q.v::vector(${dim}))::float8 AS distance
+  return q.$queryRaw<NearDuplicateMatch[]>`
+    SELECT DISTINCT ON (q.i) (q.i - 1)::int AS probe, n.image_id::text AS "imageId", p.product_id::text AS "productId",
+           bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64))::int AS hamming, n.distance
     FROM unnest(${probes.map((p) => p.phash)}::text[], ${probes.map((p) => vectorToSql(p.vector, model.dim))}::text[])
          WITH ORDINALITY AS q(h, v, i)
-    JOIN product_images p ON bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64)) <= ${limits.maxHamming}
-    JOIN image_embeddings e ON e.image_id = p.id AND e.model_key = ${model.key}
-    WHERE (e.embedding::vector(${dim}) ${operator} q.v::vector(${dim})) <= ${limits.maxDistance}
-    ORDER BY q.i, distance, p.created_at`;
-  return rows;
+    CROSS JOIN LATERAL (
+      SELECT e.image_id, (e.embedding::vector(${dim}) ${operator} q.v::vector(${dim}))::float8 AS distance
+      FROM image_embeddings e
+      WHERE e.model_key = ${model.key}
+      ORDER BY e.embedding::vector(${dim}) ${operator} q.v::vector(${dim})
+      LIMIT ${NEIGHBOURS}
+    ) n
+    JOIN product_images p ON p.id = n.image_id
+    WHERE n.distance <= ${limits.maxDistance}
+      AND bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64)) <= ${limits.maxHamming}
+    ORDER BY q.i, n.distance, p.created_at`;
 }
 
 export interface NearDuplicateRecord {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
-import type { VectorModel } from './types.js';
-import { upsertEmbeddings } from './vectors.js';
+import type { Database, VectorModel } from './types.js';
 
 export interface ProductRecord {
   source: string;
@@ -77,12 +76,12 @@ const keyOf = (source: string, externalId: string) => `${source}\u0000${external
  * with the products it reports).
  */
 export async function saveProducts(
-  prisma: PrismaClient,
+  db: Database,
   model: VectorModel,
   writes: ProductWrite[],
   alsoInTx?: (tx: Tx, saved: SavedProduct[]) => Promise<void>,
 ): Promise<SavedProduct[]> {
-  return prisma.$transaction(async (tx) => {
+  return db.prisma.$transaction(async (tx) => {
     const existing = writes.length
       ? await tx.product.findMany({
           where: { OR: writes.map((w) => ({ source: w.product.source, externalId: w.product.externalId })) },
@@ -141,7 +140,8 @@ export async function saveProducts(
     if (creates.length) await tx.product.createMany({ data: creates });
     if (images.length) await tx.productImage.createMany({ data: images });
     const embeddings = writes.flatMap((w) => w.images.map((i) => ({ imageId: i.id, vector: i.vector, features: i.features })));
-    if (embeddings.length) await upsertEmbeddings(tx, model, embeddings);
+    // Through the Database, which counts embeddings written to keep planner statistics fresh.
+    if (embeddings.length) await db.upsertEmbeddings(model, embeddings, tx);
     await alsoInTx?.(tx, saved);
     return saved;
   });

@@ -281,6 +281,7 @@ export class IngestService {
         const next = await pages.next();
         return next.done ? null : this.preparePage(next.value, source, map, seen, limit);
       };
+      const analyzeStats = planStats(this.db);
       // One page is fetched and validated while the previous one is embedded and written.
       let upcoming = prepareNext();
       for (let page = await upcoming; page; page = await upcoming) {
@@ -296,6 +297,7 @@ export class IngestService {
         }
         progress.pagesDone = page.index + 1;
         await setPagesDone(prisma, run.id, progress.pagesDone);
+        await analyzeStats(progress.counts.newImages + progress.counts.nearDuplicates);
         this.logger.debug({ runId: run.id, pagesDone: progress.pagesDone, itemsDone: progress.itemsDone }, 'ingest page done');
         options.onProgress?.({ ...progress });
       }
@@ -430,6 +432,20 @@ export class IngestService {
       imagesHandled,
     };
   }
+}
+
+/**
+ * Refreshes planner statistics as the catalog grows under a run (200, 400, 800 … images), so the
+ * near-duplicate lookups keep using the vector index (PGlite has no autovacuum to do it).
+ */
+function planStats(db: Database): (imagesStored: number) => Promise<void> {
+  let atLastAnalyze: number | undefined;
+  return async (imagesStored) => {
+    atLastAnalyze ??= imagesStored;
+    if (imagesStored - atLastAnalyze < Math.max(200, atLastAnalyze)) return;
+    atLastAnalyze = imagesStored;
+    await db.analyze();
+  };
 }
 
 async function openSource(spec: IngestSpec, http: HttpClient, maxBytes: number): Promise<Source> {
