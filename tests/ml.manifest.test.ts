@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +7,7 @@ import { loadModels } from '../src/ml/index.js';
 import { loadManifest } from '../src/ml/manifest.js';
 import { ModelError } from '../src/ml/types.js';
 
-const MODELS_DIR = process.env.ML_TEST_MODELS_DIR ?? (existsSync('models/manifest.json') ? 'models' : '/tmp/vps-smoke-model');
+const MODELS_DIR = process.env.ML_TEST_MODELS_DIR ?? 'models';
 const silent = pino({ level: 'silent' });
 
 let work: string;

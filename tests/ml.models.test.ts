@@ -1,5 +1,4 @@
 // loadModels on the real model: real onnxruntime sessions, real sharp, nothing mocked.
-import { existsSync } from 'node:fs';
 import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,10 +7,8 @@ import { loadModels, type LoadedModels } from '../src/ml/index.js';
 import { ImageError, ModelError, RegionError, type ValidatedImage } from '../src/ml/types.js';
 import { distort, encodeAs, exifRotatedJpeg, productImage } from './support/images.js';
 
-const MODELS_DIR = process.env.ML_TEST_MODELS_DIR ?? (existsSync('models/manifest.json') ? 'models' : '/tmp/vps-smoke-model');
+const MODELS_DIR = process.env.ML_TEST_MODELS_DIR ?? 'models';
 const silent = pino({ level: 'silent' });
-/** The 2-step smoke model stands in until models/ exists: its scorer is untrained (≈0.5 everywhere). */
-const SMOKE = MODELS_DIR === '/tmp/vps-smoke-model';
 const MAX = 40_000_000;
 
 let models: LoadedModels;
@@ -80,7 +77,7 @@ describe(`loadModels (${MODELS_DIR})`, () => {
     expect(wins).toBe(seeds.length);
   });
 
-  it.skipIf(SMOKE)('scores the true pair above a different product', async () => {
+  it('scores the true pair above a different product', async () => {
     const seeds = [31, 32, 33, 34];
     let wins = 0;
     const report: string[] = [];

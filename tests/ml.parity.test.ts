@@ -1,6 +1,5 @@
 // The TypeScript side against training's own fixtures (models/parity/): onnxruntime-node outputs
 // vs PyTorch outputs, and sharp+TS preprocessing vs training/preprocess.py.
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
@@ -9,7 +8,7 @@ import { validateImage } from '../src/ml/image.js';
 import { loadModels, type LoadedModels } from '../src/ml/index.js';
 import { toTensor, type ResizeMethod } from '../src/ml/preprocess.js';
 
-const MODELS_DIR = process.env.ML_TEST_MODELS_DIR ?? (existsSync('models/manifest.json') ? 'models' : '/tmp/vps-smoke-model');
+const MODELS_DIR = process.env.ML_TEST_MODELS_DIR ?? 'models';
 
 interface TensorEntry {
   path: string;
