@@ -20,8 +20,10 @@ export async function barChartPng(chart: {
       column: { field: 'group', type: 'nominal', title: null },
       x: { field: 'series', type: 'nominal', title: null, axis: { labels: false } },
       y: { field: 'value', type: 'quantitative', title: chart.valueTitle },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical' } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 480 } },
     },
+    // Groups differ by orders of magnitude: each gets its own axis.
+    resolve: { scale: { y: 'independent' } },
   }).spec;
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });
   try {
