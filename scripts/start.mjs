@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const INPUTS = ['src', 'web/src', 'web/graphiql', 'web/index.html', 'client', 'prisma/schema.prisma', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
 const STAMP = 'dist/.build-stamp';
@@ -25,4 +26,4 @@ if (!built) {
   writeFileSync(STAMP, digest);
 }
 // Same process: the server's own signal handling applies.
-await import(path.resolve('dist/src/main.js'));
+await import(pathToFileURL(path.resolve('dist/src/main.js')).href);
