@@ -20,6 +20,11 @@ def make_images(folder: str, n: int = 6) -> None:
         Image.fromarray(arr).save(os.path.join(folder, sub, f"img{i}.{'png' if i % 3 == 0 else 'jpg'}"))
 
 
+def read_bytes(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
 def tiny_run(images: str, out: str, seed: int = 1) -> dict:
     rc = train.main(["--images-dir", images, "--epochs", "1", "--max-steps", "2", "--batch-size", "4",
                      "--size", "64", "--dim", "32", "--seed", str(seed), "--scorer-epochs", "1", "--out", out])
@@ -61,7 +66,8 @@ class TrainTest(unittest.TestCase):
         out = os.path.join(self.tmp.name, "a")
         for f in ("embedder", "scorer"):
             self.assertEqual(os.path.getsize(os.path.join(out, m["files"][f]["path"])), m["files"][f]["bytes"])
-        parity = json.load(open(os.path.join(out, m["parity"])))
+        with open(os.path.join(out, m["parity"])) as fh:
+            parity = json.load(fh)
         for spec in parity["tensors"].values():
             n = int(np.prod(spec["shape"])) * 4
             self.assertEqual(os.path.getsize(os.path.join(out, "parity", spec["path"])), n)
@@ -72,7 +78,7 @@ class TrainTest(unittest.TestCase):
         a = os.path.join(self.tmp.name, "a", "parity")
         b = os.path.join(self.tmp.name, "b", "parity")
         for name in ("embedding.f32", "features.f32", "score.f32"):
-            self.assertEqual(open(os.path.join(a, name), "rb").read(), open(os.path.join(b, name), "rb").read(), name)
+            self.assertEqual(read_bytes(os.path.join(a, name)), read_bytes(os.path.join(b, name)), name)
         self.assertEqual(self.m1["files"]["embedder"]["sha256"], self.m2["files"]["embedder"]["sha256"])
 
 
