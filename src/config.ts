@@ -35,8 +35,8 @@ const schema = z.object({
   INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(32),
   INGEST_MAX_IMAGE_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
   NEAR_DUP_ACTION: z.enum(['link', 'skip']).default('link'),
-  NEAR_DUP_MAX_HAMMING: z.coerce.number().int().min(0).max(64).default(10),
-  NEAR_DUP_MAX_DISTANCE: z.coerce.number().min(0).default(0.3),
+  NEAR_DUP_MAX_HAMMING: z.coerce.number().int().min(0).max(64).default(16),
+  NEAR_DUP_MAX_DISTANCE: z.coerce.number().min(0).default(0.12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

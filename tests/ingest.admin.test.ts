@@ -11,7 +11,6 @@ import { serviceBackends, startTestService, type TestService } from './support/s
 
 const KEY = 'test-admin-key-0123456789';
 const image = (seed: number) => productImage(seed, { width: 256, height: 256 });
-const dev: Record<string, string> = process.env.INGEST_TEST_MODELS_DIR ? { MODELS_DIR: process.env.INGEST_TEST_MODELS_DIR } : {}; // DEV-ONLY
 
 const PRODUCT = 'id externalId source title brand category colour price currency attributes images { id sha256 url position }';
 const CREATE = `mutation($input: ProductInput!, $images: [Upload!]) {
@@ -38,7 +37,7 @@ describe.each(await serviceBackends())('admin mutations ($name)', (backend) => {
   let lamp: { id: string; images: { id: string; url: string }[] };
 
   beforeAll(async () => {
-    t = await startTestService(backend, { ADMIN_API_KEY: KEY, INGEST_RATE_PER_SECOND: '0', ...dev });
+    t = await startTestService(backend, { ADMIN_API_KEY: KEY, INGEST_RATE_PER_SECOND: '0' });
     files = await mkdtemp(path.join(tmpdir(), 'vps-ingest-admin-'));
   });
 
@@ -157,7 +156,7 @@ describe.each(await serviceBackends())('admin mutations ($name)', (backend) => {
 describe('admin mutations with no ADMIN_API_KEY configured', () => {
   let t: TestService;
   beforeAll(async () => {
-    t = await startTestService({ name: 'embedded' }, { DEMO_CATALOG: 'false', ...dev });
+    t = await startTestService({ name: 'embedded' }, { DEMO_CATALOG: 'false' });
   });
   afterAll(() => t?.stop());
 

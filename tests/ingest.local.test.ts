@@ -29,7 +29,6 @@ describe.each(await serviceBackends())('folder and manifest ingest ($name)', (ba
     t = await startTestService(backend, {
       DEMO_CATALOG: 'false',
       INGEST_RATE_PER_SECOND: '0',
-      ...(process.env.INGEST_TEST_MODELS_DIR ? { MODELS_DIR: process.env.INGEST_TEST_MODELS_DIR } : {}), // DEV-ONLY
     });
     root = await mkdtemp(path.join(tmpdir(), 'vps-ingest-files-'));
     await store.start();

@@ -62,7 +62,7 @@ describe.each(await serviceBackends())('resuming a killed ingest ($name)', (back
     }
     env = {
       DATA_DIR: dataDir,
-      MODELS_DIR: process.env.INGEST_TEST_MODELS_DIR ?? path.resolve('models'), // DEV-ONLY
+      MODELS_DIR: path.resolve('models'),
       ML_PROVIDERS: 'cpu',
       LOG_LEVEL: 'debug',
       INGEST_RATE_PER_SECOND: '0',
