@@ -20,6 +20,11 @@ export default defineConfig({
     chunkSizeWarningLimit: 4096,
     rollupOptions: {
       input: { main: here('./index.html'), graphiql: here('./graphiql/index.html') },
+      onwarn(warning, warn) {
+        // GraphiQL's dependencies carry "use client" directives (for React Server Components): harmless here.
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        warn(warning);
+      },
     },
   },
   worker: { format: 'es' },
