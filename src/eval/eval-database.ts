@@ -17,6 +17,7 @@ const MARKER = 'eval-catalog.json';
 
 interface Marker {
   digest: string;
+  /** Model key and embedder hash. */
   model: string;
   complete: boolean;
   ingest?: IngestReport['counts'];
@@ -45,11 +46,13 @@ export interface OpenEvalDatabaseOptions {
 export async function openEvalDatabase(opts: OpenEvalDatabaseOptions): Promise<EvalDatabase> {
   const config: Config = loadConfig({ ...opts.env, DATA_DIR: opts.dataDir, DATABASE_URL: '', DEMO_CATALOG: 'false' });
   const markerPath = path.join(opts.dataDir, MARKER);
-  const { info } = await loadManifest(path.resolve(config.MODELS_DIR), { verify: false });
+  const { info, manifest } = await loadManifest(path.resolve(config.MODELS_DIR), { verify: false });
+  // A retrained model may keep its name and version: the embedder's hash tells them apart.
+  const model = `${info.key}#${manifest.files.embedder.sha256.slice(0, 16)}`;
   const marker = await readMarker(markerPath);
-  const same = marker?.digest === opts.catalog.digest && marker.model === info.key;
+  const same = marker?.digest === opts.catalog.digest && marker.model === model;
   if (marker && !same) {
-    opts.logger.info({ dataDir: opts.dataDir, model: info.key, was: marker.model }, 'evaluation database holds another catalog or model: rebuilding it');
+    opts.logger.info({ dataDir: opts.dataDir, model, was: marker.model }, 'evaluation database holds another catalog or model: rebuilding it');
     await Promise.all(['pgdata', 'media', MARKER].map((p) => rm(path.join(opts.dataDir, p), { recursive: true, force: true })));
   } else if (!marker && (await stat(path.join(opts.dataDir, 'pgdata')).catch(() => null))) {
     throw new AppError('BAD_USER_INPUT', `${opts.dataDir} holds a database that is not an evaluation database (no ${MARKER}); use another --data-dir.`);
@@ -60,12 +63,12 @@ export async function openEvalDatabase(opts: OpenEvalDatabaseOptions): Promise<E
     let ingestCounts = same ? (marker.ingest ?? null) : null;
     const ingested = !(same && marker.complete);
     if (ingested) {
-      await writeMarker(markerPath, { digest: opts.catalog.digest, model: info.key, complete: false });
+      await writeMarker(markerPath, { digest: opts.catalog.digest, model, complete: false });
       // An interrupted ingest resumes: the pipeline keeps its run state in this database.
       const report = await core.ingest.run(opts.catalog.spec, { onProgress: opts.onIngestProgress });
       if (report.status !== 'completed') throw new Error(`catalog ingest ended ${report.status}: ${report.error ?? ''}`);
       ingestCounts = report.counts;
-      await writeMarker(markerPath, { digest: opts.catalog.digest, model: info.key, complete: true, ingest: report.counts });
+      await writeMarker(markerPath, { digest: opts.catalog.digest, model, complete: true, ingest: report.counts });
     }
     // Searches of earlier runs are of no use and only make the database grow.
     await pruneSearches(core.db.prisma, new Date(8.64e15));

@@ -145,7 +145,7 @@ export async function runEvaluation(options: EvalOptions, context: EvalContext):
         }
         progress('attributes', i + 1, picked.length);
       }
-      report.attributes = Object.fromEntries([...shares].map(([a, m]) => [a, means(m)]));
+      report.attributes = Object.fromEntries([...shares].map(([a, m]) => [a, means(m, options.methods)]));
       report.attributeChance = Object.fromEntries(options.attributes.map((a) => [a, round(attributeChance(present, picked, a))]));
       report.attributeSample = picked.length;
     }
@@ -169,11 +169,11 @@ export async function runEvaluation(options: EvalOptions, context: EvalContext):
         chance.push(present.filter((e) => photo.accepted.has(e.attributes[attribute] ?? '')).length / present.length);
         progress('shopper', i + 1, shopperSet.photos.length);
       }
-      report.shopper = means(overall);
+      report.shopper = means(overall, options.methods);
       report.shopperChance = round(mean(chance));
       report.shopperQueries = shopperSet.photos.length;
       report.shopperByLabel = Object.fromEntries(
-        [...byLabel].sort(([a], [b]) => a.localeCompare(b)).map(([label, m]) => [label, { photos: shopperSet.photos.filter((p) => p.label === label).length, methods: means(m) }]),
+        [...byLabel].sort(([a], [b]) => a.localeCompare(b)).map(([label, m]) => [label, { photos: shopperSet.photos.filter((p) => p.label === label).length, methods: means(m, options.methods) }]),
       );
       report.setup.shopper = { labels: options.shopper.labels, labelMap: options.shopper.labelMap, attribute, splits: options.shopper.splits, unmapped: shopperSet.unmapped };
     }
@@ -220,4 +220,6 @@ function push(into: Map<string, number[]>, key: string, value: number): void {
   else into.set(key, [value]);
 }
 
-const means = (m: Map<string, number[]>) => Object.fromEntries([...m].map(([k, v]) => [k, round(mean(v))]));
+/** Mean per method, in the order the methods were asked for. */
+const means = (m: Map<string, number[]>, order: readonly string[]) =>
+  Object.fromEntries(order.filter((k) => m.has(k)).map((k) => [k, round(mean(m.get(k)!))]));

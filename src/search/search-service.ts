@@ -119,8 +119,9 @@ export class SearchService {
       .map((h, i) => ({ ...h, score: scores[i] }))
       .sort((a, b) => b.score - a.score || a.distance - b.distance)
       .slice(0, topK);
-    await saveRerank(this.db.prisma, id, reranked);
-    return this.result(id, reranked, true, started);
+    // Storing the new order and loading the products don't depend on each other.
+    const [, view] = await Promise.all([saveRerank(this.db.prisma, id, reranked), this.result(id, reranked, true, started)]);
+    return { ...view, tookMs: performance.now() - started };
   }
 
   private async queryEmbedding(request: SearchRequest) {
