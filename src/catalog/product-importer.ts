@@ -80,9 +80,10 @@ export interface ImportOptions {
 export interface ImporterOptions {
   maxPixels: number;
   nearDuplicates: NearDuplicatePolicy;
-  /** Media renditions rendered at once (sharp runs them on libuv's pool). */
-  renderConcurrency?: number;
 }
+
+/** Media renditions rendered at once (sharp runs them on libuv's pool of 4 threads). */
+const RENDER_CONCURRENCY = 4;
 
 /** Where an image's fate is decided before the write; resolved to product ids after it. */
 type Pending =
@@ -97,7 +98,7 @@ type Pending =
  * bad image before anything is stored.
  */
 export class ProductImporter {
-  private readonly renderLimit: ReturnType<typeof pLimit>;
+  private readonly renderLimit = pLimit(RENDER_CONCURRENCY);
 
   constructor(
     private readonly db: Database,
@@ -105,9 +106,7 @@ export class ProductImporter {
     private readonly media: MediaStore,
     private readonly vectorModel: VectorModel,
     private readonly options: ImporterOptions,
-  ) {
-    this.renderLimit = pLimit(options.renderConcurrency ?? 4);
-  }
+  ) {}
 
   get nearDuplicatePolicy(): NearDuplicatePolicy {
     return this.options.nearDuplicates;

@@ -118,11 +118,6 @@ export async function recordItems(
   });
 }
 
-/** A failure that belongs to no finished item (a page the source could not deliver). */
-export async function recordFailure(prisma: PrismaClient, runId: string, page: number | null, failure: FailureRecord): Promise<void> {
-  await prisma.ingestFailure.create({ data: { ...failure, runId, page } });
-}
-
 export async function setPagesDone(prisma: PrismaClient, runId: string, pagesDone: number): Promise<void> {
   await prisma.ingestRun.update({ where: { id: runId }, data: { pagesDone, heartbeatAt: new Date() } });
 }
