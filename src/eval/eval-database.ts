@@ -28,6 +28,8 @@ export interface EvalDatabase {
   search: SearchService;
   /** Catalog id → product id, for products that have an image in the index. */
   products: Map<string, string>;
+  /** Model key and embedder hash (name@version#sha256 prefix). */
+  model: string;
   /** Whether this run ingested (false: reused as it was). */
   ingested: boolean;
   ingestCounts: IngestReport['counts'] | null;
@@ -86,6 +88,7 @@ export async function openEvalDatabase(opts: OpenEvalDatabaseOptions): Promise<E
       core,
       search,
       products: new Map(rows.map((r) => [r.externalId, r.id])),
+      model,
       ingested,
       ingestCounts,
       close: () => core.close(),

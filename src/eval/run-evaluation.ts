@@ -115,7 +115,7 @@ export async function runEvaluation(options: EvalOptions, context: EvalContext):
         catalogSkipped: catalog.skipped,
         ingest: db.ingestCounts,
         reusedDatabase: !db.ingested,
-        model: db.core.models.info.key,
+        model: db.model,
         provider: db.core.models.provider,
         database: db.core.db.kind,
         k: options.k,
