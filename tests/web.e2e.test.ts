@@ -205,6 +205,30 @@ describe.skipIf(!hasChromium)('web page in Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('takes the photo from the clipboard (paste) and by drag and drop', async () => {
+    const page = await open(desktop, '/');
+    const send = (kind: 'paste' | 'drop', name: string) =>
+      page.evaluate(
+        ({ kind, name, b64 }) => {
+          const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          const data = new DataTransfer();
+          data.items.add(new File([bytes], name, { type: 'image/jpeg' }));
+          if (kind === 'paste') document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+          else document.querySelector('[data-testid=dropzone]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+        },
+        { kind, name, b64: photo.toString('base64') },
+      );
+    await send('paste', 'pasted.jpg');
+    await expect.poll(() => page.getByRole('img', { name: 'Your photo pasted.jpg' }).count()).toBe(1);
+    await expect.poll(() => firstTitle(page), { timeout: 30_000 }).toBe(target.product.title);
+    await send('drop', 'dropped.jpg');
+    await expect.poll(() => page.getByRole('img', { name: 'Your photo dropped.jpg' }).count()).toBe(1);
+    await expect.poll(() => page.getByTestId('status').innerText(), { timeout: 30_000 }).toMatch(/products? in/);
+    expect(await firstTitle(page)).toBe(target.product.title);
+    await page.close();
+    expect(pageErrors).toEqual([]);
+  });
+
   it('works on a phone-sized screen', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const page = await open(phone, '/');
