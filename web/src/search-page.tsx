@@ -115,7 +115,7 @@ export function SearchPage({ productId }: { productId?: string | null }) {
     return () => {
       live = false;
     };
-  }, [productId]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [productId]);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
