@@ -3,7 +3,7 @@
 #   docker compose up --build        (Postgres + pgvector and this app; see docker-compose.yml)
 #   docker build -t vps . && docker run -p 4000:4000 -v vps-data:/data vps   (embedded PGlite)
 
-# ---- build: TypeScript → dist/, the Prisma client, the web UI when the project has a build for it
+# ---- build: TypeScript → dist/, the Prisma client, the web UI (npm run build does all three)
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # onnxruntime-node's install script would download CUDA libraries; the CPU library ships in the package.
@@ -13,9 +13,7 @@ COPY prisma ./prisma
 # postinstall runs `prisma generate` (needs prisma/ above) into generated/prisma.
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build \
- && npm run --if-present build:web \
- && mkdir -p models web/dist
+RUN npm run build && mkdir -p models
 
 # ---- production dependencies only (no install scripts: the Prisma client comes from the build
 # stage, sharp and onnxruntime-node ship prebuilt binaries in their packages)

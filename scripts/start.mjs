@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from '
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const INPUTS = ['src', 'web/src', 'web/graphiql', 'web/index.html', 'client', 'prisma/schema.prisma', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+const INPUTS = ['src', 'web/src', 'web/graphiql', 'web/index.html', 'web/vite.config.ts', 'codegen.ts', 'client', 'prisma/schema.prisma', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
 const STAMP = 'dist/.build-stamp';
 
 function* files(p) {
