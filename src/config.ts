@@ -22,6 +22,8 @@ const schema = z.object({
   UPLOAD_MAX_FILES: z.coerce.number().int().min(1).max(100).default(10),
   IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(40_000_000),
   IMAGE_URL_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  // Lets imageUrl reach loopback and private addresses; off by default (request forgery guard).
+  IMAGE_URL_ALLOW_PRIVATE: bool.default(false),
   ADMIN_API_KEY: z.string().min(16).optional(),
   SEARCH_TTL_HOURS: z.coerce.number().min(0.01).default(24),
   HNSW_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(100),

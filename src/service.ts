@@ -103,7 +103,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     search,
     catalog,
     admin: new AdminService(db, importer, media, catalog, core.ingest, { enabled: Boolean(config.ADMIN_API_KEY) }),
-    fetchImageUrl: (url) => fetchImage(url, { timeoutMs: config.IMAGE_URL_TIMEOUT_MS, maxBytes: config.UPLOAD_MAX_BYTES }),
+    fetchImageUrl: (url) =>
+      fetchImage(url, {
+        timeoutMs: config.IMAGE_URL_TIMEOUT_MS,
+        maxBytes: config.UPLOAD_MAX_BYTES,
+        allowPrivate: config.IMAGE_URL_ALLOW_PRIVATE,
+      }),
   };
 
   if (config.DEMO_CATALOG && (await db.prisma.product.count()) === 0) {

@@ -47,6 +47,8 @@ export async function startTestService(
     MODELS_DIR: path.resolve(process.env.MODELS_DIR ?? 'models'),
     ML_PROVIDERS: 'cpu',
     LOG_LEVEL: 'warn',
+    // Test servers for imageUrl run on loopback.
+    IMAGE_URL_ALLOW_PRIVATE: 'true',
     ...(fresh.url ? { DATABASE_URL: fresh.url } : {}),
     ...env,
   });
