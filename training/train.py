@@ -36,7 +36,7 @@ MODEL_NAME = "siamese-cc0"
 MODEL_VERSION = "1.0.0"
 
 # Defaults = the shipped model's training run (README: the short command).
-DEFAULTS = dict(epochs=20, scorer_epochs=4, batch_size=128, lr=2e-3, size=96, dim=128, seed=0)
+DEFAULTS = dict(epochs=14, scorer_epochs=3, batch_size=128, lr=2e-3, size=96, dim=128, seed=0)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
