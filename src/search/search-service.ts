@@ -1,8 +1,8 @@
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { isUuid } from '../catalog/catalog-service.js';
 import type { ImageView, ProductView } from '../catalog/views.js';
-import { featureMaps } from '../db/feature-maps.js';
-import { findSearch, saveRerank, saveSearch, type StoredHit } from '../db/searches.js';
+import { featureMaps, searchToRerank } from '../db/rerank-reads.js';
+import { saveRerank, saveSearch, type StoredHit } from '../db/searches.js';
 import type { Database, ProductFilter, VectorModel } from '../db/types.js';
 import { AppError } from '../errors.js';
 import { validateImage } from '../ml/image.js';
@@ -97,7 +97,7 @@ export class SearchService {
     const started = performance.now();
     checkRange('candidates', candidates, 1, MAX_RERANK_CANDIDATES);
     checkRange('topK', topK, 1, Math.min(MAX_TOP_K, candidates));
-    const search = isUuid(searchId) ? await findSearch(this.db.prisma, searchId) : null;
+    const search = isUuid(searchId) ? await searchToRerank(this.db.prisma, searchId) : null;
     if (!search) throw new AppError('NOT_FOUND', 'No search with that id.');
     if (search.expiresAt.getTime() < Date.now()) {
       throw new AppError('SEARCH_EXPIRED', 'That search has expired; run the search again.');
