@@ -15,6 +15,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -36,7 +37,7 @@ MODEL_NAME = "siamese-cc0"
 MODEL_VERSION = "1.0.0"
 
 # Defaults = the shipped model's training run (README: the short command).
-DEFAULTS = dict(epochs=14, scorer_epochs=3, batch_size=128, lr=2e-3, size=96, dim=128, seed=0)
+DEFAULTS = dict(epochs=10, scorer_epochs=2, batch_size=128, lr=2e-3, size=96, dim=128, seed=0)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,6 +66,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--out", default="models", help="output folder (written atomically at the end)")
     p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the per-epoch checkpoint a killed run with the same options left next to --out")
     a = p.parse_args(argv)
     if a.size % 16 != 0 or a.size < 32:
         p.error("--size must be a multiple of 16 and at least 32")
@@ -129,7 +132,37 @@ def hard_negatives(z: torch.Tensor, k: int) -> torch.Tensor:
     return sim.topk(k, dim=1).indices
 
 
-def train_embedder(args, embedder, cache, labels, device, g, log):
+class Checkpoint:
+    """Per-epoch training state next to --out, so a killed run can go on with --resume."""
+
+    def __init__(self, path: str, signature: dict, resume: bool, log):
+        self.path, self.signature, self.log = path, signature, log
+        self.state = {}
+        if resume and os.path.exists(path):
+            state = torch.load(path, map_location="cpu")
+            if state.get("signature") == signature:
+                self.state = state
+                log(f"resuming from {path}")
+            else:
+                log(f"not resuming: {path} was written with other options")
+
+    def get(self, stage: str):
+        return self.state.get(stage)
+
+    def save(self, stage: str, value: dict) -> None:
+        self.state[stage] = value
+        self.state["signature"] = self.signature
+        tmp = self.path + ".part"
+        torch.save(self.state, tmp)
+        os.replace(tmp, self.path)
+
+    def remove(self) -> None:
+        for p in (self.path, self.path + ".part"):
+            if os.path.exists(p):
+                os.remove(p)
+
+
+def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
     n = cache.shape[0]
     b = min(args.batch_size, n)
     per_epoch = max(1, n // b)
@@ -140,6 +173,15 @@ def train_embedder(args, embedder, cache, labels, device, g, log):
     steps, epochs = [], []
     step, t0 = 0, time.time()
     epoch = 0
+    saved = ckpt.get("embedder")
+    if saved:
+        embedder.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        steps, epochs, step, epoch = saved["steps"], saved["epochs"], saved["step"], saved["epoch"]
+        g.set_state(saved["gen"])
+        torch.set_rng_state(saved["rng"])
+        log(f"embedder resumed at step {step}/{total}")
+    step0 = step
     while step < total:
         embedder.train()
         ep_losses = []
@@ -165,14 +207,16 @@ def train_embedder(args, embedder, cache, labels, device, g, log):
             if step % args.log_every == 0 or step == total or step == 1:
                 el = time.time() - t0
                 log(f"embedder step {step}/{total} epoch {epoch + 1} loss {lv:.4f} "
-                    f"({2 * b * step / el:.0f} views/s, {el:.0f}s, eta {el / step * (total - step):.0f}s)")
+                    f"({2 * b * (step - step0) / el:.0f} views/s, {el:.0f}s, eta {el / (step - step0) * (total - step):.0f}s)")
         epoch += 1
         if ep_losses:
             epochs.append({"epoch": epoch, "loss": round(float(np.mean(ep_losses)), 6), "steps": len(ep_losses)})
+        ckpt.save("embedder", {"model": embedder.state_dict(), "opt": opt.state_dict(), "steps": steps, "epochs": epochs,
+                               "step": step, "epoch": epoch, "gen": g.get_state(), "rng": torch.get_rng_state()})
     return {"steps": steps, "epochs": epochs, "total": total, "batch": b}
 
 
-def train_scorer(args, embedder, scorer, cache, device, g, log):
+def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
     n = cache.shape[0]
     b = min(args.batch_size, n)
     per_epoch = max(1, n // b)
@@ -191,6 +235,15 @@ def train_scorer(args, embedder, scorer, cache, device, g, log):
                              {"params": calib, "weight_decay": 0.0, "mult": 25.0}], lr=args.lr)
     steps, epochs = [], []
     step, t0, epoch = 0, time.time(), 0
+    saved = ckpt.get("scorer")
+    if saved:
+        scorer.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        steps, epochs, step, epoch = saved["steps"], saved["epochs"], saved["step"], saved["epoch"]
+        g.set_state(saved["gen"])
+        torch.set_rng_state(saved["rng"])
+        log(f"scorer resumed at step {step}/{total}")
+    step0 = step
     while step < total:
         scorer.train()
         ep_losses = []
@@ -231,10 +284,12 @@ def train_scorer(args, embedder, scorer, cache, device, g, log):
             if step % args.log_every == 0 or step == total or step == 1:
                 el = time.time() - t0
                 log(f"scorer step {step}/{total} epoch {epoch + 1} loss {lv:.4f} acc {acc:.3f} "
-                    f"({el:.0f}s, eta {el / step * (total - step):.0f}s)")
+                    f"({el:.0f}s, eta {el / (step - step0) * (total - step):.0f}s)")
         epoch += 1
         if ep_losses:
             epochs.append({"epoch": epoch, "loss": round(float(np.mean(ep_losses)), 6), "steps": len(ep_losses)})
+        ckpt.save("scorer", {"model": scorer.state_dict(), "opt": opt.state_dict(), "steps": steps, "epochs": epochs,
+                             "step": step, "epoch": epoch, "gen": g.get_state(), "rng": torch.get_rng_state()})
     return {"steps": steps, "epochs": epochs, "total": total, "batch": b}
 
 
@@ -326,6 +381,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     t_start = time.time()
     log = lambda msg: print(f"[train {time.time() - t_start:6.0f}s] {msg}", flush=True)  # noqa: E731
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # say so in the log when something stops the run
+        signal.signal(sig, lambda s, _f: (log(f"stopped by signal {s}; rerun with --resume to continue"), sys.exit(128 + s)))
     torch.set_num_threads(args.threads if args.threads > 0 else max(1, os.cpu_count() or 1))
     seed_everything(args.seed)
     if args.device == "auto":
@@ -355,12 +412,17 @@ def main(argv=None) -> int:
     scorer = None  # built after stage 1: it carries a frozen copy of the trained embedding head
     log(f"params: embedder {count_params(embedder)}")
 
+    out = os.path.abspath(args.out)
+    signature = {k: v for k, v in vars(args).items() if k not in ("resume", "threads", "log_every", "device", "eval_split")}
+    signature["images"] = n
+    ckpt = Checkpoint(os.path.join(os.path.dirname(out), "." + os.path.basename(out) + ".checkpoint.pt"),
+                      signature, args.resume, log)
     t_train = time.time()
-    emb_hist = train_embedder(args, embedder, cache, labels, device, g, log)
+    emb_hist = train_embedder(args, embedder, cache, labels, device, g, log, ckpt)
     torch.manual_seed(args.seed + 1)
     scorer = Scorer(args.channels, head=embedder.head).to(device).to(memory_format=CL)
     log(f"params: scorer {count_params(scorer)} ({count_params(scorer.head)} of them the frozen embedding head)")
-    sc_hist = train_scorer(args, embedder, scorer, cache, device, g, log)
+    sc_hist = train_scorer(args, embedder, scorer, cache, device, g, log, ckpt)
     train_seconds = time.time() - t_train
 
     evaluation = None
@@ -436,7 +498,7 @@ def main(argv=None) -> int:
                 "params": {"embedder": count_params(embedder), "scorer": count_params(scorer)},
                 "lossCurve": "loss.json", "lossPlot": "loss.png",
                 "opset": 17,
-                "command": "python -m training.train " + " ".join(sys.argv[1:] if argv is None else argv),
+                "command": "python -m training.train " + " ".join(a for a in (sys.argv[1:] if argv is None else argv) if a != "--resume"),
             },
         }
         if evaluation is not None:
@@ -445,6 +507,7 @@ def main(argv=None) -> int:
             json.dump(manifest, fhd, indent=2)
             fhd.write("\n")
         publish(tmp, out)
+        ckpt.remove()
     finally:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
