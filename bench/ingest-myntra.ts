@@ -7,7 +7,7 @@
 //
 // Reads the dataset by path and never copies it; Postgres comes from TEST_DATABASE_URL.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { pino } from 'pino';
@@ -66,6 +66,7 @@ async function bench(backend: 'embedded' | 'postgres', meta: string) {
       last = p.itemsDone;
       process.stdout.write(`  ${backend}: ${p.itemsDone}/${p.itemsTotal}\r`);
     };
+    const loadBefore = loadavg()[0]!;
     const first = await core.ingest.run(spec, { onProgress });
     last = 0;
     const second = await core.ingest.run(spec, { onProgress });
@@ -78,6 +79,8 @@ async function bench(backend: 'embedded' | 'postgres', meta: string) {
       firstRun: pass(first),
       secondRun: pass(second),
       largestNearDuplicateGroups: first.nearDuplicateGroups.groups.slice(0, 5),
+      // The machine is shared: the 1-minute load average before and after, for reading the rates.
+      loadAverage: [+loadBefore.toFixed(1), +loadavg()[0]!.toFixed(1)],
     };
     console.log(`\n${backend}: ${result.firstRun.imagesPerSecond} images/s first run, ${result.secondRun.imagesPerSecond} images/s second run`);
     return result;
@@ -124,11 +127,11 @@ const md = [
   '',
   `${report.date}, ${report.machine.cpus} × ${report.machine.cpu}, Node ${report.machine.node}; batch ${report.settings.batchSize}, concurrency ${report.settings.concurrency}, near-duplicates: ${report.settings.nearDuplicates.action}, Hamming ≤ ${report.settings.nearDuplicates.maxHamming}, distance ≤ ${report.settings.nearDuplicates.maxDistance}.`,
   '',
-  '| database | model | first run | images/s | second run (unchanged) | images/s | products | images stored | exact duplicates | near-duplicates (groups) | failed |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
+  '| database | model | first run | images/s | second run (unchanged) | images/s | products | images stored | exact duplicates | near-duplicates (groups) | failed | load avg |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.backend} | ${r.model} (${r.provider}) | ${r.firstRun.seconds} s | ${r.firstRun.imagesPerSecond} | ${r.secondRun.seconds} s | ${r.secondRun.imagesPerSecond} | ${r.stored.products} | ${r.stored.images} | ${r.firstRun.counts.exactDuplicates} | ${r.firstRun.counts.nearDuplicates} (${r.firstRun.nearDuplicateGroups}) | ${r.firstRun.counts.failed} |`,
+      `| ${r.backend} | ${r.model} (${r.provider}) | ${r.firstRun.seconds} s | ${r.firstRun.imagesPerSecond} | ${r.secondRun.seconds} s | ${r.secondRun.imagesPerSecond} | ${r.stored.products} | ${r.stored.images} | ${r.firstRun.counts.exactDuplicates} | ${r.firstRun.counts.nearDuplicates} (${r.firstRun.nearDuplicateGroups}) | ${r.firstRun.counts.failed} | ${r.loadAverage.join(' → ')} |`,
   ),
   '',
 ];
