@@ -1,4 +1,5 @@
 import type { Product as ProductRow, ProductImage as ImageRow } from '../../generated/prisma/client.js';
+import { recordOf } from '../db/product-writes.js';
 import type { MediaStore } from '../storage/media-store.js';
 
 // What services hand to the API faces: plain data, URLs resolved, no ORM types.
@@ -44,16 +45,7 @@ export function imageView(row: ImageRow, media: MediaStore): ImageView {
 export function productView(row: ProductRow & { images: ImageRow[] }, media: MediaStore): ProductView {
   return {
     id: row.id,
-    externalId: row.externalId,
-    source: row.source,
-    title: row.title,
-    description: row.description,
-    brand: row.brand,
-    category: row.category,
-    colour: row.colour,
-    price: row.price === null ? null : Number(row.price),
-    currency: row.currency?.trim() ?? null,
-    attributes: (row.attributes ?? {}) as Record<string, unknown>,
+    ...recordOf(row),
     images: [...row.images].sort((a, b) => a.position - b.position).map((i) => imageView(i, media)),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,

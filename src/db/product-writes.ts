@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import type { Prisma, PrismaClient, Product } from '../../generated/prisma/client.js';
 import type { Database, VectorModel } from './types.js';
 
 export interface ProductRecord {
@@ -168,7 +168,11 @@ export async function imagesBySha256(prisma: PrismaClient, sha256s: string[]): P
 
 export async function productRecord(prisma: PrismaClient, productId: string): Promise<ProductRecord | null> {
   const row = await prisma.product.findUnique({ where: { id: productId } });
-  if (!row) return null;
+  return row && recordOf(row);
+}
+
+/** A stored product row as plain fields (price as a number, currency trimmed of CHAR padding). */
+export function recordOf(row: Product): Required<ProductRecord> {
   return {
     source: row.source,
     externalId: row.externalId,
@@ -179,7 +183,7 @@ export async function productRecord(prisma: PrismaClient, productId: string): Pr
     colour: row.colour,
     price: row.price === null ? null : Number(row.price),
     currency: row.currency?.trim() ?? null,
-    attributes: row.attributes as Record<string, unknown>,
+    attributes: (row.attributes ?? {}) as Record<string, unknown>,
   };
 }
 

@@ -2,20 +2,12 @@
 // pictures: nothing here reads files from disk, and nothing depends on the datasets.
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { seededRandom } from '../../src/eval/random.js';
 
 export type TestImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif';
 
-/** Deterministic PRNG (mulberry32): same seed, same sequence. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG: same seed, same sequence (the evaluation's, reused). */
+export const rng = seededRandom;
 
 const hsl = (h: number, s: number, l: number) => `hsl(${Math.round(h)},${Math.round(s)}%,${Math.round(l)}%)`;
 
