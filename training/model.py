@@ -1,8 +1,6 @@
 """The Siamese network: one embedder branch (CNN -> feature map -> embedding) and a pairwise scorer."""
 from __future__ import annotations
 
-import copy
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -56,48 +54,20 @@ class Embedder(nn.Module):
 
 
 class Scorer(nn.Module):
-    """(query features, candidate features) [B,C,H,W] x2 -> match logit [B] (sigmoid in the export).
+    """(query features, candidate features) [B,C,H,W] x2 -> match logit [B] (sigmoid in the export)."""
 
-    Three kinds of evidence: (1) the embedder's own cosine similarity, recomputed from the feature
-    maps with a frozen copy of the embedder's head (so re-ranking starts from the first-stage
-    ranking); (2) cross-matching: for every position of one map, its best cosine match anywhere in
-    the other (robust to different crops and zoom); (3) a conv tower over [a, b, |a-b|, a*b] plus
-    those match maps. A learned scale/bias on (1) plus an MLP correction gives the logit.
-    """
-
-    def __init__(self, channels: int = 128, hidden: int = 128, head: nn.Module = None):
+    def __init__(self, channels: int = 128, hidden: int = 128):
         super().__init__()
-        self.head = copy.deepcopy(head) if head is not None else None
-        if self.head is not None:
-            for p in self.head.parameters():
-                p.requires_grad_(False)
-        self.reduce = conv_bn(4 * channels + 2, hidden, 1)
+        self.reduce = conv_bn(4 * channels, hidden, 1)
         self.convs = nn.Sequential(conv_bn(hidden, hidden, 3), conv_bn(hidden, hidden, 3))
-        extra = 2 * channels + 6 + (1 if self.head is not None else 0)
-        self.mlp = nn.Sequential(nn.Linear(2 * hidden + extra, 128), nn.ReLU(inplace=True), nn.Linear(128, 1))
-        self.cos_scale = nn.Parameter(torch.tensor(10.0))
-        self.cos_bias = nn.Parameter(torch.tensor(-6.0))
+        self.mlp = nn.Sequential(nn.Linear(2 * hidden + 2 * channels, 128), nn.ReLU(inplace=True), nn.Linear(128, 1))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = a.shape
-        an = F.normalize(a.reshape(n, c, h * w), dim=1)
-        bn = F.normalize(b.reshape(n, c, h * w), dim=1)
-        sim = torch.bmm(an.transpose(1, 2), bn)  # [n, HW(a), HW(b)]
-        ma = sim.amax(2)  # best match of each a position in b
-        mb = sim.amax(1)
-        x = torch.cat([a, b, (a - b).abs(), a * b, ma.reshape(n, 1, h, w), mb.reshape(n, 1, h, w)], 1)
+        x = torch.cat([a, b, (a - b).abs(), a * b], 1)
         x = self.convs(self.reduce(x))
         ga, gb = F.normalize(a.mean(dim=(2, 3)), dim=1), F.normalize(b.mean(dim=(2, 3)), dim=1)
-        stats = torch.stack([ma.mean(1), mb.mean(1), ma.amax(1), mb.amax(1), ma.amin(1), mb.amin(1)], 1)
-        parts = [x.mean(dim=(2, 3)), x.amax(dim=(2, 3)), ga * gb, (ga - gb).abs(), stats]
-        base = torch.zeros_like(stats[:, 0])
-        if self.head is not None:
-            za = F.normalize(self.head(torch.cat([a.mean(dim=(2, 3)), a.amax(dim=(2, 3))], 1)), dim=1)
-            zb = F.normalize(self.head(torch.cat([b.mean(dim=(2, 3)), b.amax(dim=(2, 3))], 1)), dim=1)
-            cos = (za * zb).sum(1)
-            parts.append(cos.unsqueeze(1))
-            base = self.cos_scale * cos + self.cos_bias
-        return base + self.mlp(torch.cat(parts, 1)).squeeze(1)
+        pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3)), ga * gb, (ga - gb).abs()], 1)
+        return self.mlp(pooled).squeeze(1)
 
 
 class ScorerProbability(nn.Module):

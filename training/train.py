@@ -37,7 +37,7 @@ MODEL_NAME = "siamese-cc0"
 MODEL_VERSION = "1.0.0"
 
 # Defaults = the shipped model's training run (README: the short command).
-DEFAULTS = dict(epochs=10, scorer_epochs=2, batch_size=128, lr=2e-3, size=96, dim=128, seed=0)
+DEFAULTS = dict(epochs=16, scorer_epochs=3, batch_size=128, lr=2e-3, size=96, dim=128, seed=0)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -229,10 +229,7 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
     z_all, _ = embed_all(embedder, cache, args.size)
     hard = hard_negatives(z_all, args.hard_k)
     log(f"scorer: mined {hard.shape[1]} hard negatives per photo from {n} photos")
-    calib = [scorer.cos_scale, scorer.cos_bias]
-    rest = [p for p in scorer.parameters() if p.requires_grad and all(p is not q for q in calib)]
-    opt = torch.optim.AdamW([{"params": rest, "weight_decay": args.weight_decay, "mult": 1.0},
-                             {"params": calib, "weight_decay": 0.0, "mult": 25.0}], lr=args.lr)
+    opt = torch.optim.AdamW(scorer.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps, epochs = [], []
     step, t0, epoch = 0, time.time(), 0
     saved = ckpt.get("scorer")
@@ -251,7 +248,7 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
             if step >= total:
                 break
             for group in opt.param_groups:
-                group["lr"] = lr_at(step, total, args.lr) * group.get("mult", 1.0)
+                group["lr"] = lr_at(step, total, args.lr)
             m = len(idx)
             hn = hard[idx.to(hard.device), torch.randint(0, hard.shape[1], (m,), generator=g).to(hard.device)]
             q = augment(cache[idx.to(cache.device)], args.size, g, torch.ones(m))
@@ -409,8 +406,8 @@ def main(argv=None) -> int:
     g = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
     embedder = Embedder(args.dim, args.width, args.channels).to(device).to(memory_format=CL)
-    scorer = None  # built after stage 1: it carries a frozen copy of the trained embedding head
-    log(f"params: embedder {count_params(embedder)}")
+    scorer = Scorer(args.channels).to(device).to(memory_format=CL)
+    log(f"params: embedder {count_params(embedder)}, scorer {count_params(scorer)}")
 
     out = os.path.abspath(args.out)
     signature = {k: v for k, v in vars(args).items() if k not in ("resume", "threads", "log_every", "device", "eval_split")}
@@ -419,9 +416,6 @@ def main(argv=None) -> int:
                       signature, args.resume, log)
     t_train = time.time()
     emb_hist = train_embedder(args, embedder, cache, labels, device, g, log, ckpt)
-    torch.manual_seed(args.seed + 1)
-    scorer = Scorer(args.channels, head=embedder.head).to(device).to(memory_format=CL)
-    log(f"params: scorer {count_params(scorer)} ({count_params(scorer.head)} of them the frozen embedding head)")
     sc_hist = train_scorer(args, embedder, scorer, cache, device, g, log, ckpt)
     train_seconds = time.time() - t_train
 
