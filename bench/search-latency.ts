@@ -11,6 +11,7 @@ import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { distort, productImage } from '../tests/support/images.js';
 import { graphql } from '../tests/support/graphql.js';
+import { barChartPng } from './chart.js';
 import { serviceBackends, startTestService, type Backend } from '../tests/support/service.js';
 
 const program = new Command()
@@ -130,7 +131,21 @@ const md = [
       `| ${r.backend} | ${f(r.p50Ms)} | ${f(r.p95Ms)} | ${f(r.meanMs)} | ${f(r.serverP50Ms)} | ${(r.top1 * 100).toFixed(1)}% | ${f(r.concurrent4.requestsPerSecond)} | ${f(r.concurrent4.p95Ms)} | ${r.catalogSeconds.toFixed(0)} |`,
   ),
   '',
+  `![latency](${opts.out.split('/').at(-1)}.png)`,
+  '',
 ].join('\n');
 await writeFile(`${opts.out}.md`, md);
+await writeFile(
+  `${opts.out}.png`,
+  await barChartPng({
+    title: `Search latency, ${products.toLocaleString('en')} products (ms, lower is better)`,
+    values: results.flatMap((r) => [
+      { group: 'sequential p50', series: r.backend, value: r.p50Ms },
+      { group: 'sequential p95', series: r.backend, value: r.p95Ms },
+      { group: '4 clients p95', series: r.backend, value: r.concurrent4.p95Ms },
+    ]),
+    valueTitle: 'ms',
+  }),
+);
 console.log(md);
 process.exit(0);
