@@ -51,6 +51,8 @@ await models.close();
 
 const py = spawnSync(process.execPath, ['scripts/python.mjs', 'bench/embedder_latency.py', '--threads', String(threads), '--seconds', opts.seconds], {
   encoding: 'utf8',
+  // Spinning OpenMP workers on a shared 2-core machine cost PyTorch ~10× at batch 1; passive waits are fair.
+  env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
 });
 if (py.status !== 0) throw new Error(`PyTorch side failed: ${py.stderr || py.stdout}`);
 const torch = JSON.parse(py.stdout.trim().split('\n').at(-1)!) as { torch: string; weights: string; batch: Record<string, number> };
