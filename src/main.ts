@@ -8,7 +8,7 @@ const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 try {
   const config = loadConfig();
   const service = await startService(config, logger);
-  logger.info(`Search API ready: ${service.url}/graphql   (page: ${service.url}/)`);
+  logger.info(`Ready: page ${service.url}/  ·  GraphiQL ${service.url}/graphiql  ·  API ${service.url}/graphql`);
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await service.close();

@@ -31,6 +31,7 @@ const MAX_EF_SEARCH = 1000;
 const VECTOR_MODEL_LOCK_KEY = 1986065201;
 
 // Keys reach the index predicate as an escaped literal; no control characters or backslashes.
+// eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const KEY_PATTERN = /^[^\x00-\x1f\x7f\\]{1,200}$/;
 
 export class VectorModelError extends Error {}
