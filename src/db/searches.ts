@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../../generated/prisma/client.js';
-import { bytesToFloat32, float32ToBytes } from './floats.js';
+import { float32ToBytes } from './floats.js';
 
 /** A hit as stored with a search. */
 export interface StoredHit {
@@ -9,9 +9,8 @@ export interface StoredHit {
   score?: number;
 }
 
-export interface StoredSearch {
-  id: string;
-  createdAt: Date;
+/** A search as written; src/db/rerank-reads.ts reads it back for re-ranking. */
+export interface NewSearch {
   expiresAt: Date;
   modelKey: string;
   queryImageHash: string | null;
@@ -19,10 +18,7 @@ export interface StoredSearch {
   queryFeatures: Float32Array;
   params: Record<string, unknown>;
   results: StoredHit[];
-  reranked: StoredHit[] | null;
 }
-
-export type NewSearch = Omit<StoredSearch, 'id' | 'createdAt' | 'reranked'>;
 
 export async function saveSearch(prisma: PrismaClient, search: NewSearch): Promise<string> {
   const row = await prisma.search.create({
@@ -38,19 +34,6 @@ export async function saveSearch(prisma: PrismaClient, search: NewSearch): Promi
     select: { id: true },
   });
   return row.id;
-}
-
-export async function findSearch(prisma: PrismaClient, id: string): Promise<StoredSearch | null> {
-  const row = await prisma.search.findUnique({ where: { id } });
-  if (!row) return null;
-  return {
-    ...row,
-    queryEmbedding: bytesToFloat32(row.queryEmbedding),
-    queryFeatures: bytesToFloat32(row.queryFeatures),
-    params: row.params as Record<string, unknown>,
-    results: row.results as unknown as StoredHit[],
-    reranked: (row.reranked as unknown as StoredHit[] | null) ?? null,
-  };
 }
 
 export async function saveRerank(prisma: PrismaClient, id: string, reranked: StoredHit[]): Promise<void> {
