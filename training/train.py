@@ -162,6 +162,19 @@ class Checkpoint:
                 os.remove(p)
 
 
+def resume_stage(ckpt, name, model, opt, g, log, total):
+    """Restores a stage from the checkpoint (weights, optimizer, RNG states); None when not saved."""
+    saved = ckpt.get(name)
+    if not saved:
+        return None
+    model.load_state_dict(saved["model"])
+    opt.load_state_dict(saved["opt"])
+    g.set_state(saved["gen"])
+    torch.set_rng_state(saved["rng"])
+    log(f"{name} resumed at step {saved['step']}/{total}")
+    return saved["steps"], saved["epochs"], saved["step"], saved["epoch"]
+
+
 def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
     n = cache.shape[0]
     b = min(args.batch_size, n)
@@ -173,14 +186,9 @@ def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
     steps, epochs = [], []
     step, t0 = 0, time.time()
     epoch = 0
-    saved = ckpt.get("embedder")
-    if saved:
-        embedder.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["opt"])
-        steps, epochs, step, epoch = saved["steps"], saved["epochs"], saved["step"], saved["epoch"]
-        g.set_state(saved["gen"])
-        torch.set_rng_state(saved["rng"])
-        log(f"embedder resumed at step {step}/{total}")
+    resumed = resume_stage(ckpt, "embedder", embedder, opt, g, log, total)
+    if resumed:
+        steps, epochs, step, epoch = resumed
     step0 = step
     while step < total:
         embedder.train()
@@ -232,14 +240,9 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
     opt = torch.optim.AdamW(scorer.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps, epochs = [], []
     step, t0, epoch = 0, time.time(), 0
-    saved = ckpt.get("scorer")
-    if saved:
-        scorer.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["opt"])
-        steps, epochs, step, epoch = saved["steps"], saved["epochs"], saved["step"], saved["epoch"]
-        g.set_state(saved["gen"])
-        torch.set_rng_state(saved["rng"])
-        log(f"scorer resumed at step {step}/{total}")
+    resumed = resume_stage(ckpt, "scorer", scorer, opt, g, log, total)
+    if resumed:
+        steps, epochs, step, epoch = resumed
     step0 = step
     while step < total:
         scorer.train()
