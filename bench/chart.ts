@@ -1,13 +1,30 @@
-// Grouped bar charts for benchmark reports: Vega-Lite → SVG (no canvas) → PNG via src/ml.
+// Benchmark reports: JSON, Markdown and a grouped bar chart (Vega-Lite → SVG, no canvas → PNG via src/ml).
+import { writeFile } from 'node:fs/promises';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import { svgToPng } from '../src/ml/svg-to-png.js';
 
-export async function barChartPng(chart: {
+export interface BarChart {
   title: string;
   values: { group: string; series: string; value: number }[];
   valueTitle: string;
-}): Promise<Buffer> {
+}
+
+/** Writes <prefix>.json, <prefix>.md (the chart linked at its end) and <prefix>.png; prints the Markdown. */
+export async function writeBenchReport(
+  prefix: string,
+  report: unknown,
+  markdown: string[],
+  chart: BarChart,
+): Promise<void> {
+  const md = [...markdown, '', `![${chart.title}](${prefix.split('/').at(-1)}.png)`, ''].join('\n');
+  await writeFile(`${prefix}.json`, JSON.stringify(report, null, 2) + '\n');
+  await writeFile(`${prefix}.md`, md);
+  await writeFile(`${prefix}.png`, await barChartPng(chart));
+  console.log(md);
+}
+
+export async function barChartPng(chart: BarChart): Promise<Buffer> {
   const spec = compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: chart.title,
@@ -20,7 +37,12 @@ export async function barChartPng(chart: {
       column: { field: 'group', type: 'nominal', title: null },
       x: { field: 'series', type: 'nominal', title: null, axis: { labels: false } },
       y: { field: 'value', type: 'quantitative', title: chart.valueTitle },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 480 } },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        legend: { orient: 'bottom', direction: 'vertical', labelLimit: 480 },
+      },
     },
     // Groups differ by orders of magnitude: each gets its own axis.
     resolve: { scale: { y: 'independent' } },

@@ -4,14 +4,13 @@
 //   npx tsx bench/search-latency.ts [--products 10000] [--queries 200] [--out bench/results/search-latency]
 //
 // Needs a Postgres server with pgvector at TEST_DATABASE_URL for the second backend.
-import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { Command } from 'commander';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { distort, productImage } from '../tests/support/images.js';
 import { graphql } from '../tests/support/graphql.js';
-import { barChartPng } from './chart.js';
+import { writeBenchReport } from './chart.js';
 import { serviceBackends, startTestService, type Backend } from '../tests/support/service.js';
 
 const program = new Command()
@@ -27,7 +26,8 @@ const warmup = Number(opts.warmup);
 
 const QUERY = `query($image: Upload) { similarProducts(image: $image, topK: 10) { tookMs items { rank product { externalId } } } }`;
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function buildCatalog(importer: Awaited<ReturnType<typeof startTestService>>['service']['importer']) {
   const started = performance.now();
@@ -38,7 +38,12 @@ async function buildCatalog(importer: Awaited<ReturnType<typeof startTestService
         const seed = start + j + 1;
         const bytes = await productImage(seed, { width: 160, height: 160 });
         return {
-          product: { source: 'bench', externalId: `p${seed}`, title: `Synthetic product ${seed}`, category: `c${seed % 20}` },
+          product: {
+            source: 'bench',
+            externalId: `p${seed}`,
+            title: `Synthetic product ${seed}`,
+            category: `c${seed % 20}`,
+          },
           images: [await importer.prepare(bytes)],
         };
       }),
@@ -80,7 +85,11 @@ async function run(backend: Backend, photos: { seed: number; bytes: Buffer }[]):
       const started = performance.now();
       const r = await graphql(t.url, QUERY, {}, { files: [{ variable: 'image', bytes, type: 'image/jpeg' }] });
       if (r.errors) throw new Error(JSON.stringify(r.errors));
-      return { ms: performance.now() - started, serverMs: r.data.similarProducts.tookMs as number, first: r.data.similarProducts.items[0]?.product.externalId };
+      return {
+        ms: performance.now() - started,
+        serverMs: r.data.similarProducts.tookMs as number,
+        first: r.data.similarProducts.items[0]?.product.externalId,
+      };
     };
     for (let i = 0; i < warmup; i++) await ask(photos[i % photos.length]!.bytes);
     const sequential = [];
@@ -114,30 +123,34 @@ const results: BackendResult[] = [];
 for (const backend of await serviceBackends()) results.push(await run(backend, photos));
 
 const command = `npx tsx bench/search-latency.ts --products ${products} --queries ${queries}`;
-const report = { command, date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, products, queries, results };
-await writeFile(`${opts.out}.json`, JSON.stringify(report, null, 2) + '\n');
+const report = {
+  command,
+  date: new Date().toISOString(),
+  cpu: cpus()[0]?.model,
+  cores: cpus().length,
+  products,
+  queries,
+  results,
+};
 const f = (n: number) => n.toFixed(1);
-const md = [
-  `# Search latency: 224 px JPEG upload, ${products.toLocaleString('en')}-product catalog`,
-  '',
-  `Command: \`${command}\` — ${report.date.slice(0, 10)}, ${report.cpu} (${report.cores} cores), CPU onnxruntime.`,
-  'Client-side wall time per GraphQL request (multipart upload, decode, embed, HNSW top-10, hydrate), sequential;',
-  'then 4 concurrent clients over the same queries.',
-  '',
-  '| database | p50 ms | p95 ms | mean ms | server p50 ms | top-1 = source | 4 clients req/s | 4 clients p95 ms | catalog build s |',
-  '|---|---|---|---|---|---|---|---|---|',
-  ...results.map(
-    (r) =>
-      `| ${r.backend} | ${f(r.p50Ms)} | ${f(r.p95Ms)} | ${f(r.meanMs)} | ${f(r.serverP50Ms)} | ${(r.top1 * 100).toFixed(1)}% | ${f(r.concurrent4.requestsPerSecond)} | ${f(r.concurrent4.p95Ms)} | ${r.catalogSeconds.toFixed(0)} |`,
-  ),
-  '',
-  `![latency](${opts.out.split('/').at(-1)}.png)`,
-  '',
-].join('\n');
-await writeFile(`${opts.out}.md`, md);
-await writeFile(
-  `${opts.out}.png`,
-  await barChartPng({
+await writeBenchReport(
+  opts.out,
+  report,
+  [
+    `# Search latency: 224 px JPEG upload, ${products.toLocaleString('en')}-product catalog`,
+    '',
+    `Command: \`${command}\` — ${report.date.slice(0, 10)}, ${report.cpu} (${report.cores} cores), CPU onnxruntime.`,
+    'Client-side wall time per GraphQL request (multipart upload, decode, embed, HNSW top-10, hydrate), sequential;',
+    'then 4 concurrent clients over the same queries.',
+    '',
+    '| database | p50 ms | p95 ms | mean ms | server p50 ms | top-1 = source | 4 clients req/s | 4 clients p95 ms | catalog build s |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...results.map(
+      (r) =>
+        `| ${r.backend} | ${f(r.p50Ms)} | ${f(r.p95Ms)} | ${f(r.meanMs)} | ${f(r.serverP50Ms)} | ${(r.top1 * 100).toFixed(1)}% | ${f(r.concurrent4.requestsPerSecond)} | ${f(r.concurrent4.p95Ms)} | ${r.catalogSeconds.toFixed(0)} |`,
+    ),
+  ],
+  {
     title: `Search latency, ${products.toLocaleString('en')} products (ms, lower is better)`,
     values: results.flatMap((r) => [
       { group: 'sequential p50', series: r.backend, value: r.p50Ms },
@@ -145,7 +158,6 @@ await writeFile(
       { group: '4 clients p95', series: r.backend, value: r.concurrent4.p95Ms },
     ]),
     valueTitle: 'ms',
-  }),
+  },
 );
-console.log(md);
 process.exit(0);
