@@ -31,6 +31,14 @@ export function bytesToFloat32(bytes: Uint8Array): Float32Array {
   return out;
 }
 
+/**
+ * Float32 data selected as `encode(col, 'base64')`. Through the PGlite adapter a bytea column is
+ * parsed from hex in JavaScript (about 2 ms per 8 kB); base64 decodes natively.
+ */
+export function base64ToFloat32(base64: string): Float32Array {
+  return bytesToFloat32(Buffer.from(base64, 'base64'));
+}
+
 /** pgvector's text form; every float32 prints exactly as a double, so the value round-trips. */
 export function vectorToSql(values: Float32Array, dim?: number): string {
   if (dim !== undefined && values.length !== dim) {

@@ -1,10 +1,7 @@
-// The two reads of a re-rank: the stored query and the candidates' scorer feature maps. Float
-// arrays come back as base64 text rather than bytea: through the PGlite adapter a bytea column is
-// parsed from hex in JavaScript, about 2 ms per 8 kB, which alone would spend much of the re-rank
-// budget at N=50 (18 kB maps); base64 decodes natively.
+// The stored query of a search, read for re-ranking (the candidates' feature maps come from
+// Database.getEmbeddings). Float arrays are selected as base64: see base64ToFloat32.
 import type { PrismaClient } from '../../generated/prisma/client.js';
-import { bytesToFloat32 } from './floats.js';
-import type { VectorModel } from './types.js';
+import { base64ToFloat32 } from './floats.js';
 
 export interface SearchToRerank {
   id: string;
@@ -14,8 +11,6 @@ export interface SearchToRerank {
   queryFeatures: Float32Array;
   params: Record<string, unknown>;
 }
-
-const floats = (base64: string) => bytesToFloat32(Buffer.from(base64, 'base64'));
 
 /** What rerankSearch needs of a stored search (not its results); null when there is none. */
 export async function searchToRerank(prisma: PrismaClient, id: string): Promise<SearchToRerank | null> {
@@ -28,20 +23,8 @@ export async function searchToRerank(prisma: PrismaClient, id: string): Promise<
     id,
     expiresAt: new Date(row.expiresAt),
     modelKey: row.modelKey,
-    queryEmbedding: floats(row.embedding),
-    queryFeatures: floats(row.features),
+    queryEmbedding: base64ToFloat32(row.embedding),
+    queryFeatures: base64ToFloat32(row.features),
     params: row.params,
   };
-}
-
-/** Feature maps of the given images under a model; images without one are absent. */
-export async function featureMaps(prisma: PrismaClient, imageIds: string[], model: VectorModel): Promise<Map<string, Float32Array>> {
-  const out = new Map<string, Float32Array>();
-  if (imageIds.length === 0) return out;
-  const rows = await prisma.$queryRaw<{ imageId: string; features: string }[]>`
-    SELECT image_id::text AS "imageId", encode(features, 'base64') AS features
-    FROM image_embeddings
-    WHERE model_key = ${model.key} AND image_id = ANY(${[...new Set(imageIds)]}::uuid[])`;
-  for (const r of rows) out.set(r.imageId, floats(r.features));
-  return out;
 }

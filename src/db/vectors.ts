@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type pino from 'pino';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
-import { bytesToFloat32, float32ToBytes, vectorFromSql, vectorToSql } from './floats.js';
+import { base64ToFloat32, float32ToBytes, vectorFromSql, vectorToSql } from './floats.js';
 import type { NearestHit, NearestQuery, ProductFilter, VectorModel } from './types.js';
 
 /** A Prisma client or an interactive transaction of one. */
@@ -134,12 +134,12 @@ export async function getEmbeddings(
 ): Promise<Map<string, { vector: Float32Array; features: Float32Array }>> {
   const out = new Map<string, { vector: Float32Array; features: Float32Array }>();
   if (imageIds.length === 0) return out;
-  const rows = await q.$queryRaw<{ imageId: string; embedding: string; features: Uint8Array }[]>`
-    SELECT image_id::text AS "imageId", embedding::text AS embedding, features
+  const rows = await q.$queryRaw<{ imageId: string; embedding: string; features: string }[]>`
+    SELECT image_id::text AS "imageId", embedding::text AS embedding, encode(features, 'base64') AS features
     FROM image_embeddings
     WHERE model_key = ${model.key} AND image_id = ANY(${[...new Set(imageIds)]}::uuid[])`;
   for (const r of rows) {
-    out.set(r.imageId, { vector: vectorFromSql(r.embedding), features: bytesToFloat32(r.features) });
+    out.set(r.imageId, { vector: vectorFromSql(r.embedding), features: base64ToFloat32(r.features) });
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { isUuid } from '../catalog/catalog-service.js';
 import type { ImageView, ProductView } from '../catalog/views.js';
-import { featureMaps, searchToRerank } from '../db/rerank-reads.js';
+import { searchToRerank } from '../db/rerank-reads.js';
 import { saveRerank, saveSearch, type StoredHit } from '../db/searches.js';
 import type { Database, ProductFilter, VectorModel } from '../db/types.js';
 import { AppError } from '../errors.js';
@@ -112,9 +112,9 @@ export class SearchService {
 
   /** The pairwise scorer over a shortlist, with features stored at ingest (no image is decoded). */
   private async rerank(id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number) {
-    const features = await featureMaps(this.db.prisma, shortlist.map((h) => h.imageId), this.vectorModel);
-    const scored = shortlist.filter((h) => features.has(h.imageId));
-    const scores = await this.models.score(queryFeatures, scored.map((h) => features.get(h.imageId)!));
+    const stored = await this.db.getEmbeddings(shortlist.map((h) => h.imageId), this.vectorModel);
+    const scored = shortlist.filter((h) => stored.has(h.imageId));
+    const scores = await this.models.score(queryFeatures, scored.map((h) => stored.get(h.imageId)!.features));
     const reranked = scored
       .map((h, i) => ({ ...h, score: scores[i] }))
       .sort((a, b) => b.score - a.score || a.distance - b.distance)
