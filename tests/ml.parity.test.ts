@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateImage } from '../src/ml/image.js';
 import { loadModels, type LoadedModels } from '../src/ml/index.js';
 import { toTensor, type ResizeMethod } from '../src/ml/preprocess.js';
+import { absDiff } from './support/tensors.js';
 
 const MODELS_DIR = process.env.ML_TEST_MODELS_DIR ?? 'models';
 
@@ -39,14 +40,7 @@ async function f32(entry: TensorEntry): Promise<Float32Array> {
 
 function diff(a: Float32Array, b: Float32Array) {
   expect(a.length).toBe(b.length);
-  let max = 0;
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    sum += d;
-    if (d > max) max = d;
-  }
-  return { maxAbs: max, meanAbs: sum / a.length };
+  return absDiff(a, b);
 }
 
 beforeAll(async () => {

@@ -12,6 +12,7 @@ import { resizeBilinearPil } from '../src/ml/resample.js';
 import type { Region } from '../src/ml/types.js';
 import { encodeAs, exifRotatedJpeg, productImage, transparentPng } from './support/images.js';
 import { needsSystem } from './support/system.js';
+import { absDiff } from './support/tensors.js';
 
 const SPEC = { size: 96, scale: 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
 const spec = { ...SPEC, mean: [...SPEC.mean] as [number, number, number], std: [...SPEC.std] as [number, number, number] };
@@ -32,17 +33,6 @@ interface Case {
   name: string;
   bytes: Buffer;
   region?: Region;
-}
-
-function diff(a: Float32Array, b: Float32Array) {
-  let max = 0;
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    sum += d;
-    if (d > max) max = d;
-  }
-  return { maxAbs: max, meanAbs: sum / a.length };
 }
 
 describe.runIf(hasPython)('toTensor matches training/preprocess.py', () => {
@@ -108,7 +98,7 @@ for j in jobs:
     const lines: string[] = [];
     for (const c of cases.filter((c) => !c.name.startsWith('large'))) {
       const image = await validateImage(c.bytes, { maxPixels: 40_000_000 });
-      const d = diff(await toTensor(image, spec, c.region), reference.get(c.name)!);
+      const d = absDiff(await toTensor(image, spec, c.region), reference.get(c.name)!);
       lines.push(`${c.name} max ${d.maxAbs.toFixed(5)}`);
       expect(d.maxAbs, c.name).toBeLessThan(1e-5);
     }
@@ -120,8 +110,8 @@ for j in jobs:
     const image = await validateImage(c.bytes, { maxPixels: 40_000_000 });
     expect(image.width * image.height).toBeGreaterThan(PIL_MAX_PIXELS);
     const ref = reference.get(c.name)!;
-    const auto = diff(await toTensor(image, spec), ref);
-    const pil = diff(await toTensor(image, spec, undefined, { resize: 'pil' }), ref);
+    const auto = absDiff(await toTensor(image, spec), ref);
+    const pil = absDiff(await toTensor(image, spec, undefined, { resize: 'pil' }), ref);
     console.info(`[preprocess] 1400×1000: auto (sharp linear) max ${auto.maxAbs.toFixed(4)} mean ${auto.meanAbs.toFixed(5)}; pil max ${pil.maxAbs.toFixed(5)}`);
     expect(auto.meanAbs).toBeLessThan(0.005);
     expect(auto.maxAbs).toBeLessThan(0.5);
