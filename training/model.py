@@ -1,6 +1,8 @@
 """The Siamese network: one embedder branch (CNN -> feature map -> embedding) and a pairwise scorer."""
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -11,6 +13,12 @@ def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, act: bool = True) 
     if act:
         layers.append(nn.ReLU(inplace=True))
     return nn.Sequential(*layers)
+
+
+def head_embedding(head: nn.Module, f: torch.Tensor) -> torch.Tensor:
+    """Feature map [B,C,H,W] -> avg+max pooling -> head -> L2-normalised embedding [B,D]."""
+    pooled = torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], 1)
+    return F.normalize(head(pooled), dim=1)
 
 
 class Block(nn.Module):
@@ -45,8 +53,7 @@ class Embedder(nn.Module):
         return self.stages(self.stem(x))
 
     def embed_features(self, f: torch.Tensor) -> torch.Tensor:
-        pooled = torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], 1)
-        return F.normalize(self.head(pooled), dim=1)
+        return head_embedding(self.head, f)
 
     def forward(self, x: torch.Tensor):
         f = self.features(x)
@@ -54,20 +61,43 @@ class Embedder(nn.Module):
 
 
 class Scorer(nn.Module):
-    """(query features, candidate features) [B,C,H,W] x2 -> match logit [B] (sigmoid in the export)."""
+    """(query features, candidate features) [B,C,H,W] x2 -> match logit [B] (sigmoid in the export).
+
+    A residual re-ranker: the logit is the embedder's own cosine similarity (recomputed from the
+    feature maps through a frozen copy of the embedder's pooling + head), scaled and shifted by
+    two learned numbers, plus a correction from a small convolutional comparison of the two maps.
+    The correction's last layer starts at zero, so an untrained scorer orders a shortlist exactly
+    as the embedder does; training can only move it where the spatial comparison knows better.
+    """
 
     def __init__(self, channels: int = 128, hidden: int = 128):
         super().__init__()
         self.reduce = conv_bn(4 * channels, hidden, 1)
         self.convs = nn.Sequential(conv_bn(hidden, hidden, 3), conv_bn(hidden, hidden, 3))
         self.mlp = nn.Sequential(nn.Linear(2 * hidden + 2 * channels, 128), nn.ReLU(inplace=True), nn.Linear(128, 1))
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
+        self.head = None  # attach() copies it from the trained embedder
+        # logit = scale * (cos - shift) + correction; trained by a pointwise term for calibration
+        self.scale = nn.Parameter(torch.tensor(10.0))
+        self.shift = nn.Parameter(torch.tensor(0.8))
 
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def attach(self, embedder: "Embedder") -> None:
+        """Takes a frozen copy of the embedder's head, so the exported scorer needs only feature maps."""
+        self.head = copy.deepcopy(embedder.head)
+        for p in self.head.parameters():
+            p.requires_grad_(False)
+
+    def correction(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         x = torch.cat([a, b, (a - b).abs(), a * b], 1)
         x = self.convs(self.reduce(x))
         ga, gb = F.normalize(a.mean(dim=(2, 3)), dim=1), F.normalize(b.mean(dim=(2, 3)), dim=1)
         pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3)), ga * gb, (ga - gb).abs()], 1)
         return self.mlp(pooled).squeeze(1)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        cos = (head_embedding(self.head, a) * head_embedding(self.head, b)).sum(1)
+        return self.scale * (cos - self.shift) + self.correction(a, b)
 
 
 class ScorerProbability(nn.Module):

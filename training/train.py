@@ -60,7 +60,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--temperature", type=float, default=0.1, help="contrastive temperature")
     p.add_argument("--supcon-weight", type=float, default=0.5, help="weight of the supervised contrastive term (with labels)")
     p.add_argument("--cache-scale", type=float, default=1.5, help="images are decoded once at this multiple of --size")
-    p.add_argument("--hard-k", type=int, default=10, help="hard negatives drawn from this many nearest other photos")
+    p.add_argument("--shortlist", type=int, default=50, help="scorer: re-ranked shortlist size (as served: 50)")
+    p.add_argument("--scorer-batch", type=int, default=32, help="scorer: queries per step (each with its shortlist)")
+    p.add_argument("--pointwise-weight", type=float, default=0.2, help="scorer: weight of the calibrating BCE term")
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -121,15 +123,6 @@ def embed_all(embedder: Embedder, cache: torch.Tensor, size: int, bs: int = 256)
         zs.append(z)
         fs.append(f)
     return torch.cat(zs), torch.cat(fs)
-
-
-def hard_negatives(z: torch.Tensor, k: int) -> torch.Tensor:
-    """Indices [N,k'] of the k nearest *other* photos per photo (k' = min(k, N-1))."""
-    n = z.shape[0]
-    k = max(1, min(k, n - 1))
-    sim = z @ z.t()
-    sim.fill_diagonal_(float("-inf"))
-    return sim.topk(k, dim=1).indices
 
 
 class Checkpoint:
@@ -224,9 +217,22 @@ def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
     return {"steps": steps, "epochs": epochs, "total": total, "batch": b}
 
 
+def shortlists(zq: torch.Tensor, gallery_z: torch.Tensor, truth: torch.Tensor, k: int) -> torch.Tensor:
+    """The embedder's top k gallery indices per query [M,k], the true match forced into the last
+    slot where the embedder missed it (a shortlist without the answer teaches nothing)."""
+    top = (zq @ gallery_z.t()).topk(k, dim=1).indices
+    missed = ~(top == truth.view(-1, 1)).any(1)
+    top[missed, -1] = truth[missed]
+    return top
+
+
 def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
+    """Listwise training on the embedder's real shortlists, as served: an augmented query against
+    the clean gallery's top `--shortlist` under the frozen embedder. Softmax cross-entropy over the
+    shortlist orders it; a weighted pointwise term keeps the probability calibrated."""
     n = cache.shape[0]
-    b = min(args.batch_size, n)
+    b = min(args.scorer_batch, n)
+    k = max(2, min(args.shortlist, n))
     per_epoch = max(1, n // b)
     total = args.scorer_epochs * per_epoch
     if args.max_steps:
@@ -234,10 +240,11 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
     embedder.eval()
     for p in embedder.parameters():
         p.requires_grad_(False)
-    z_all, _ = embed_all(embedder, cache, args.size)
-    hard = hard_negatives(z_all, args.hard_k)
-    log(f"scorer: mined {hard.shape[1]} hard negatives per photo from {n} photos")
-    opt = torch.optim.AdamW(scorer.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    scorer.attach(embedder)
+    gallery_z, gallery_f = embed_all(embedder, cache, args.size)
+    log(f"scorer: shortlists of {k} from {n} clean photos, {b} queries per step")
+    opt = torch.optim.AdamW([p for p in scorer.parameters() if p.requires_grad], lr=args.lr,
+                            weight_decay=args.weight_decay)
     steps, epochs = [], []
     step, t0, epoch = 0, time.time(), 0
     resumed = resume_stage(ckpt, "scorer", scorer, opt, g, log, total)
@@ -246,6 +253,7 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
     step0 = step
     while step < total:
         scorer.train()
+        scorer.head.eval()
         ep_losses = []
         for idx in batches(n, b, g):
             if step >= total:
@@ -253,25 +261,16 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, args.lr)
             m = len(idx)
-            hn = hard[idx.to(hard.device), torch.randint(0, hard.shape[1], (m,), generator=g).to(hard.device)]
-            q = augment(cache[idx.to(cache.device)], args.size, g, torch.ones(m))
-            pos = augment(cache[idx.to(cache.device)], args.size, g, 0.5 * torch.rand(m, generator=g))
-            neg = augment(cache[hn.to(cache.device)], args.size, g, 0.5 * torch.rand(m, generator=g))
+            q = augment(cache[idx.to(cache.device)], args.size, g, 0.5 + 0.5 * torch.rand(m, generator=g))
             with torch.no_grad():
-                _, f = embedder(torch.cat([q, pos, neg], 0).contiguous(memory_format=CL))
-            fq, fp, fh = f.split(m)
-            shift = 1 + int(torch.randint(0, max(1, m - 1), (1,), generator=g)) if m > 1 else 0
-            fr = torch.roll(fp, shift, 0)  # random negatives: another photo's view
-            a = torch.cat([fq, fq, fq], 0)
-            c = torch.cat([fp, fh, fr], 0)
-            y = torch.cat([torch.ones(m), torch.zeros(2 * m)]).to(device)
-            if m == 1:  # nothing else in the batch to be a random negative
-                a, c, y = a[:2 * m], c[:2 * m], y[:2 * m]
-            swap = (torch.rand(a.shape[0], generator=g) < 0.5).to(device).view(-1, 1, 1, 1)
-            a, c = torch.where(swap, c, a), torch.where(swap, a, c)
-            logits = scorer(a, c)
-            w = torch.where(y > 0.5, torch.full_like(y, (y < 0.5).sum().item() / max(1.0, (y > 0.5).sum().item())), torch.ones_like(y))
-            loss = F.binary_cross_entropy_with_logits(logits, y, weight=w) * (y.numel() / w.sum())
+                zq, fq = embedder(q.contiguous(memory_format=CL))
+            truth = idx.to(gallery_z.device)
+            top = shortlists(zq, gallery_z, truth, k)
+            y = (top == truth.view(-1, 1)).float()
+            logits = scorer(fq.repeat_interleave(k, 0), gallery_f[top.flatten()]).view(m, k)
+            listwise = F.cross_entropy(logits, y.argmax(1))
+            pointwise = F.binary_cross_entropy_with_logits(logits, y, pos_weight=torch.tensor(float(k - 1), device=y.device))
+            loss = listwise + args.pointwise_weight * pointwise
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -279,18 +278,18 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
             lv = float(loss.detach())
             ep_losses.append(lv)
             with torch.no_grad():
-                acc = float(((logits > 0).float() == y).float().mean())
+                acc = float((logits.argmax(1) == y.argmax(1)).float().mean())
             steps.append({"step": step, "epoch": epoch + 1, "loss": round(lv, 6), "accuracy": round(acc, 4)})
             if step % args.log_every == 0 or step == total or step == 1:
                 el = time.time() - t0
-                log(f"scorer step {step}/{total} epoch {epoch + 1} loss {lv:.4f} acc {acc:.3f} "
+                log(f"scorer step {step}/{total} epoch {epoch + 1} loss {lv:.4f} top1 {acc:.3f} "
                     f"({el:.0f}s, eta {el / (step - step0) * (total - step):.0f}s)")
         epoch += 1
         if ep_losses:
             epochs.append({"epoch": epoch, "loss": round(float(np.mean(ep_losses)), 6), "steps": len(ep_losses)})
         ckpt.save("scorer", {"model": scorer.state_dict(), "opt": opt.state_dict(), "steps": steps, "epochs": epochs,
                              "step": step, "epoch": epoch, "gen": g.get_state(), "rng": torch.get_rng_state()})
-    return {"steps": steps, "epochs": epochs, "total": total, "batch": b}
+    return {"steps": steps, "epochs": epochs, "total": total, "batch": b, "shortlist": k}
 
 
 @torch.no_grad()
@@ -316,11 +315,16 @@ def evaluate(args, embedder, scorer, cache, labels, description, seed):
            "recallAt1": round(float(hit[:, :1].any(1).float().mean()), 4),
            "recallAt5": round(float(hit[:, :min(5, k)].any(1).float().mean()), 4),
            f"recallAt{k}": round(float(hit.any(1).float().mean()), 4)}
-    scores = torch.stack([torch.sigmoid(scorer(qf, gf[top[:, j]])) for j in range(k)], 1)  # [n,k]
-    rer = top.gather(1, scores.argsort(dim=1, descending=True))
+    ks = min(args.shortlist, n)
+    short = sim.topk(ks, dim=1).indices
+    scores = torch.stack([torch.sigmoid(scorer(qf, gf[short[:, j]])) for j in range(ks)], 1)  # [n,ks]
+    rer = short.gather(1, scores.argsort(dim=1, descending=True))
+    res["rerankShortlist"] = ks
     res["rerankedRecallAt1"] = round(float((rer[:, :1] == target).any(1).float().mean()), 4)
-    pos = scores[hit]
-    neg = scores[~hit]
+    res["rerankedRecallAt10"] = round(float((rer[:, :k] == target).any(1).float().mean()), 4)
+    sh = short == target
+    pos = scores[sh]
+    neg = scores[~sh]
     res["scorerMeanPositive"] = round(float(pos.mean()), 4) if pos.numel() else None
     res["scorerMeanNegative"] = round(float(neg.mean()), 4) if neg.numel() else None
     if labels is not None:
@@ -486,6 +490,8 @@ def main(argv=None) -> int:
                 "epochs": args.epochs, "scorerEpochs": args.scorer_epochs,
                 "steps": len(emb_hist["steps"]), "scorerSteps": len(sc_hist["steps"]),
                 "maxSteps": args.max_steps,
+                "scorerObjective": "listwise over the embedder's shortlist, residual on its cosine",
+                "scorerShortlist": sc_hist["shortlist"],
                 "batchSize": emb_hist["batch"], "lr": args.lr, "seed": args.seed,
                 "size": S, "dim": D, "temperature": args.temperature,
                 "supconWeight": args.supcon_weight if labels is not None else 0,
