@@ -1,8 +1,8 @@
-// Benchmark reports: JSON, Markdown and a grouped bar chart (Vega-Lite → SVG, no canvas → PNG via src/ml).
+// Benchmark reports: JSON, Markdown and a grouped bar chart (Vega-Lite → SVG, no canvas → PNG via src/images).
 import { writeFile } from 'node:fs/promises';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
-import { svgToPng } from '../src/ml/svg-to-png.js';
+import { rasterizeSvg } from '../src/images/index.js';
 
 export interface BarChart {
   title: string;
@@ -49,7 +49,7 @@ export async function barChartPng(chart: BarChart): Promise<Buffer> {
   }).spec;
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });
   try {
-    return await svgToPng(await view.toSVG());
+    return await rasterizeSvg(await view.toSVG(), { scale: 2 });
   } finally {
     view.finalize();
   }

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { loadModels } from '../src/ml/index.js';
-import { validateImage } from '../src/ml/image.js';
+import { validateImage } from '../src/images/index.js';
 import { writeBenchReport } from './chart.js';
 import { productImage } from '../tests/support/images.js';
 

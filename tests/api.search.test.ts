@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoProducts } from '../src/demo/demo-catalog.js';
-import { rasterizeSvg } from '../src/ml/render-svg.js';
+import { rasterizeSvg } from '../src/images/index.js';
 import { errorCode, graphql } from './support/graphql.js';
 import { distort, hugePng, productImage, svgImage, truncated } from './support/images.js';
 import { serviceBackends, startTestService, type TestService } from './support/service.js';

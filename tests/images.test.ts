@@ -1,9 +1,14 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { hammingDistance, perceptualHash, renderMedia, validateImage } from '../src/ml/image.js';
-import { rasterizeSvg } from '../src/ml/render-svg.js';
-import { regionToPixels, validateRegion } from '../src/ml/preprocess.js';
-import { ImageError, RegionError, type ImageErrorCode } from '../src/ml/types.js';
+import {
+  hammingDistance,
+  ImageError,
+  perceptualHash,
+  rasterizeSvg,
+  renderMedia,
+  validateImage,
+  type ImageErrorCode,
+} from '../src/images/index.js';
 import {
   distort,
   encodeAs,
@@ -139,39 +144,20 @@ describe('perceptualHash', () => {
   });
 });
 
-describe('regions', () => {
-  it('validates fractional regions', () => {
-    expect(() => validateRegion({ x: 0, y: 0, width: 1, height: 1 })).not.toThrow();
-    expect(() => validateRegion({ x: 0.25, y: 0.5, width: 0.75, height: 0.5 })).not.toThrow();
-    for (const r of [
-      { x: -0.1, y: 0, width: 0.5, height: 0.5 },
-      { x: 0, y: 1, width: 0.5, height: 0.5 },
-      { x: 0, y: 0, width: 0, height: 0.5 },
-      { x: 0, y: 0, width: 1.2, height: 0.5 },
-      { x: 0.6, y: 0, width: 0.5, height: 0.5 },
-      { x: 0, y: 0.6, width: 0.5, height: 0.5 },
-      { x: Number.NaN, y: 0, width: 0.5, height: 0.5 },
-    ]) {
-      expect(() => validateRegion(r), JSON.stringify(r)).toThrow(RegionError);
-    }
-    try {
-      validateRegion({ x: 2, y: 0, width: 1, height: 1 });
-    } catch (e) {
-      expect((e as RegionError).code).toBe('BAD_USER_INPUT');
-      expect(e).toBeInstanceOf(ImageError);
-    }
-  });
-
-  it('maps regions to at least one whole pixel', () => {
-    expect(regionToPixels({ x: 0.5, y: 0.25, width: 0.5, height: 0.5 }, 200, 100)).toEqual({ left: 100, top: 25, width: 100, height: 50 });
-    expect(regionToPixels({ x: 0.999, y: 0.999, width: 0.001, height: 0.001 }, 10, 10)).toEqual({ left: 9, top: 9, width: 1, height: 1 });
-  });
-});
-
 describe('rasterizeSvg', () => {
   it('renders an SVG at the requested size onto white', async () => {
     const png = await rasterizeSvg(productSvg(1, 64, 48), 400);
     const meta = await sharp(png).metadata();
     expect([meta.format, meta.width, meta.height, meta.hasAlpha]).toEqual(['png', 400, 300, false]);
+  });
+
+  it('renders an SVG at a scale of its own size (a chart)', async () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="20"><rect x="10" width="20" height="20" fill="#f00"/></svg>';
+    const png = await rasterizeSvg(svg, { scale: 2 });
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([60, 40, 3]);
+    // Left third: the transparent background flattened onto white; the rest: the red rectangle.
+    expect([...data.subarray(0, 3)]).toEqual([255, 255, 255]);
+    expect([...data.subarray((20 * 60 + 50) * 3, (20 * 60 + 50) * 3 + 3)]).toEqual([255, 0, 0]);
   });
 });

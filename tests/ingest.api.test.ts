@@ -6,7 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestSpecInput } from '../src/ingest/spec.js';
-import { hammingDistance, perceptualHash, validateImage } from '../src/ml/image.js';
+import { hammingDistance, perceptualHash, validateImage } from '../src/images/index.js';
 import { graphql } from './support/graphql.js';
 import { productImage, svgImage, truncated } from './support/images.js';
 import { serviceBackends, startTestService, type TestService } from './support/service.js';

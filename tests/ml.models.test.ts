@@ -2,9 +2,9 @@
 import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateImage } from '../src/ml/image.js';
+import { ImageError, validateImage, type ValidatedImage } from '../src/images/index.js';
 import { loadModels, type LoadedModels } from '../src/ml/index.js';
-import { ImageError, ModelError, RegionError, type ValidatedImage } from '../src/ml/types.js';
+import { ModelError, RegionError } from '../src/ml/types.js';
 import { distort, encodeAs, exifRotatedJpeg, productImage } from './support/images.js';
 
 const MODELS_DIR = process.env.ML_TEST_MODELS_DIR ?? 'models';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateImage } from '../src/ml/image.js';
+import { validateImage } from '../src/images/index.js';
 import { loadModels, type LoadedModels } from '../src/ml/index.js';
 import { toTensor, type ResizeMethod } from '../src/ml/preprocess.js';
 import { absDiff } from './support/tensors.js';

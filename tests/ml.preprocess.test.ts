@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateImage } from '../src/ml/image.js';
+import { validateImage } from '../src/images/index.js';
 import { normalize, PIL_MAX_PIXELS, toTensor } from '../src/ml/preprocess.js';
 import { resizeBilinearPil } from '../src/ml/resample.js';
 import type { Region } from '../src/ml/types.js';

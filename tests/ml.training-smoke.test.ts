@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { validateImage } from '../src/ml/image.js';
+import { validateImage } from '../src/images/index.js';
 import { loadModels } from '../src/ml/index.js';
 import { loadManifest } from '../src/ml/manifest.js';
 import { distort, productImage } from './support/images.js';

@@ -10,7 +10,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, createClient } from '../client/index.js';
 import { demoProducts, type DemoProduct } from '../src/demo/demo-catalog.js';
-import { rasterizeSvg } from '../src/ml/render-svg.js';
+import { rasterizeSvg } from '../src/images/index.js';
 import { distort } from './support/images.js';
 import { startTestService, type TestService } from './support/service.js';
 import { needsSystem } from './support/system.js';

@@ -17,8 +17,8 @@ import {
   type Tx,
 } from '../db/product-writes.js';
 import type { Database, VectorModel } from '../db/types.js';
-import { hammingDistance, perceptualHash, renderMedia, validateImage } from '../ml/image.js';
-import type { Models, ValidatedImage } from '../ml/types.js';
+import { hammingDistance, perceptualHash, renderMedia, validateImage, type ValidatedImage } from '../images/index.js';
+import type { Models } from '../ml/types.js';
 import type { MediaStore } from '../storage/media-store.js';
 
 export interface ImageInput {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ProductImporter } from '../catalog/product-importer.js';
-import { rasterizeSvg } from '../ml/render-svg.js';
+import { rasterizeSvg } from '../images/index.js';
 import { demoProducts } from './demo-catalog.js';
 
 const DEMO_IMAGE_SIZE = 400;

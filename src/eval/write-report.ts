@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { svgToPng } from '../ml/svg-to-png.js';
+import { rasterizeSvg } from '../images/index.js';
 import { markdownReport } from './markdown-report.js';
 import { recallChartSvg } from './recall-chart.js';
 import type { EvalReport } from './report.js';
@@ -16,7 +16,7 @@ export async function writeReports(report: EvalReport, files: { json: string; ma
   if (Object.values(report.methods).some((m) => m.recallAtK.length > 0)) {
     chart = `${path.basename(files.markdown, path.extname(files.markdown))}-recall-at-k.png`;
     const png = path.join(path.dirname(files.markdown), chart);
-    await writeFile(png, await svgToPng(await recallChartSvg(report)));
+    await writeFile(png, await rasterizeSvg(await recallChartSvg(report), { scale: 2 }));
     written.push(png);
   }
   await writeFile(files.markdown, markdownReport(report, chart));

@@ -1,9 +1,10 @@
-// Image bytes in: validation (type sniffed from the bytes, decodable, pixel limit), media
-// renditions for display, and a perceptual hash for near-duplicate detection.
+// Image bytes in: validation (type sniffed from the bytes, decodable, pixel limit) before anything
+// else touches them, and the one way to open validated bytes with sharp.
 import { createHash } from 'node:crypto';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { ImageError, type ImageFormat, type ValidatedImage } from './types.js';
+import { firstLine, ImageError } from './errors.js';
+import type { ImageFormat, ValidatedImage } from './types.js';
 
 const FORMATS: Record<string, ImageFormat> = {
   'image/jpeg': 'jpeg',
@@ -48,7 +49,7 @@ export async function validateImage(bytes: Uint8Array, opts: ValidateImageOption
   try {
     meta = await sharp(buf, { limitInputPixels: false, failOn: 'error' }).metadata();
   } catch (err) {
-    throw new ImageError('BAD_IMAGE', `The ${format.toUpperCase()} image cannot be read: ${reason(err)}`);
+    throw new ImageError('BAD_IMAGE', `The ${format.toUpperCase()} image cannot be read: ${firstLine(err)}`);
   }
   if (meta.format !== VIPS_FORMAT[format]) {
     throw new ImageError('BAD_IMAGE', `The bytes look like ${format.toUpperCase()} but decode as ${meta.format ?? 'nothing'}.`);
@@ -69,7 +70,7 @@ export async function validateImage(bytes: Uint8Array, opts: ValidateImageOption
       .raw()
       .toBuffer();
   } catch (err) {
-    const msg = reason(err);
+    const msg = firstLine(err);
     if (/pixel limit/i.test(msg)) {
       throw new ImageError('IMAGE_TOO_LARGE', `The image exceeds the limit of ${opts.maxPixels} pixels.`);
     }
@@ -81,91 +82,7 @@ export async function validateImage(bytes: Uint8Array, opts: ValidateImageOption
   return { bytes: buf, format, width, height, sha256: createHash('sha256').update(buf).digest('hex') };
 }
 
-export interface RenderMediaOptions {
-  /** Longest side of the display rendition (default 800; never enlarged). */
-  displaySize?: number;
-  /** Longest side of the thumbnail (default 256; never enlarged). */
-  thumbnailSize?: number;
-}
-
-export interface RenderedMedia {
-  display: Buffer;
-  thumbnail: Buffer;
-  /** Always 'image/webp'. */
-  contentType: 'image/webp';
-  /** File extension for the renditions, without the dot. */
-  extension: 'webp';
-}
-
-/**
- * Display and thumbnail renditions: EXIF orientation applied, metadata stripped, WebP
- * (alpha kept), longest side ≤ displaySize / thumbnailSize, never enlarged. GIFs: first frame.
- */
-export async function renderMedia(image: ValidatedImage, opts: RenderMediaOptions = {}): Promise<RenderedMedia> {
-  const displaySize = opts.displaySize ?? 800;
-  const thumbnailSize = opts.thumbnailSize ?? 256;
-  const base = openImage(image).toColourspace('srgb');
-  const render = (size: number, quality: number) =>
-    base
-      .clone()
-      .resize(size, size, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality, effort: 4 })
-      .toBuffer();
-  try {
-    const [display, thumbnail] = await Promise.all([render(displaySize, 82), render(thumbnailSize, 75)]);
-    return { display, thumbnail, contentType: 'image/webp', extension: 'webp' };
-  } catch (err) {
-    throw new ImageError('BAD_IMAGE', `The image cannot be rendered: ${reason(err)}`);
-  }
-}
-
-/**
- * 64-bit difference hash (dHash) of the oriented image, as 16 hex digits: the image is
- * flattened onto white, made greyscale and shrunk to 9×8; bit i is set when a pixel is
- * brighter than its right-hand neighbour (row-major, most significant bit first).
- * Near-duplicates differ in few bits: compare with hammingDistance.
- */
-export async function perceptualHash(image: ValidatedImage): Promise<string> {
-  let data: Buffer;
-  try {
-    data = await openImage(image)
-      .flatten({ background: '#ffffff' })
-      .toColourspace('b-w')
-      .resize(9, 8, { fit: 'fill' })
-      .raw()
-      .toBuffer();
-  } catch (err) {
-    throw new ImageError('BAD_IMAGE', `The image cannot be hashed: ${reason(err)}`);
-  }
-  if (data.length !== 72) throw new Error(`perceptualHash: expected 72 grey pixels, got ${data.length} bytes`);
-  let hash = 0n;
-  for (let y = 0; y < 8; y++) {
-    for (let x = 0; x < 8; x++) {
-      hash = (hash << 1n) | (data[y * 9 + x]! > data[y * 9 + x + 1]! ? 1n : 0n);
-    }
-  }
-  return hash.toString(16).padStart(16, '0');
-}
-
-const HASH = /^[0-9a-f]{16}$/i;
-
-/** Number of differing bits (0–64) between two perceptualHash values. */
-export function hammingDistance(a: string, b: string): number {
-  if (!HASH.test(a) || !HASH.test(b)) throw new TypeError('hammingDistance expects two 16-hex-digit hashes');
-  let x = BigInt(`0x${a}`) ^ BigInt(`0x${b}`);
-  let n = 0;
-  while (x) {
-    x &= x - 1n;
-    n++;
-  }
-  return n;
-}
-
 function looksLikeSvg(buf: Buffer): boolean {
   const head = buf.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '').trimStart();
   return head.startsWith('<') && /<svg[\s>]/i.test(head);
-}
-
-function reason(err: unknown): string {
-  return err instanceof Error ? err.message.split('\n')[0]!.trim() : String(err);
 }

@@ -29,7 +29,7 @@ import {
 import { deleteProducts, type ProductRecord, type Tx } from '../db/product-writes.js';
 import type { Database } from '../db/types.js';
 import { AppError } from '../errors.js';
-import { ImageError } from '../ml/types.js';
+import { ImageError } from '../images/index.js';
 import type { MediaStore } from '../storage/media-store.js';
 import { FetchError, HttpClient } from './http-client.js';
 import { mapRecord, parseFieldMap } from './mapping.js';

@@ -4,11 +4,10 @@ import type { Logger } from 'pino';
 import { loadManifest, type Manifest } from './manifest.js';
 import { toTensor, type ToTensorOptions } from './preprocess.js';
 import { openSession, type ExecutionProvider } from './session.js';
-import { ModelError, type ImageEmbedding, type ModelInfo, type Models, type Region, type ValidatedImage } from './types.js';
+import type { ValidatedImage } from '../images/index.js';
+import { ModelError, type ImageEmbedding, type ModelInfo, type Models, type Region } from './types.js';
 
 export * from './types.js';
-export { hammingDistance, perceptualHash, renderMedia, validateImage, SUPPORTED_IMAGE_TYPES } from './image.js';
-export type { RenderedMedia, RenderMediaOptions, ValidateImageOptions } from './image.js';
 export { loadManifest, type InputSpec, type LoadedManifest, type Manifest } from './manifest.js';
 export { toTensor, validateRegion, type ResizeMethod } from './preprocess.js';
 export type { ExecutionProvider } from './session.js';

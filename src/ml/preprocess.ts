@@ -1,10 +1,10 @@
 // Image → model input tensor, matching training/preprocess.py: EXIF orientation, optional crop,
 // alpha flattened onto white, sRGB, resize to S×S ignoring aspect, x/scale, (x − mean)/std, CHW.
 import type { KernelEnum } from 'sharp';
-import { openImage } from './image.js';
+import { ImageError, openImage, type ValidatedImage } from '../images/index.js';
 import { resizeBilinearPil } from './resample.js';
 import type { InputSpec } from './manifest.js';
-import { ImageError, RegionError, type Region, type ValidatedImage } from './types.js';
+import { RegionError, type Region } from './types.js';
 
 export type SharpKernel = keyof KernelEnum;
 

@@ -4,6 +4,7 @@
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
+import { firstLine } from '../images/index.js';
 import { ModelError } from './types.js';
 
 export type ExecutionProvider = 'webgpu' | 'cuda' | 'cpu';
@@ -55,7 +56,7 @@ export async function openSession(modelPath: string, opts: SessionOptions): Prom
       opts.logger.debug({ model: label, provider, threads }, 'onnxruntime session created');
       return { session, provider, skipped };
     } catch (err) {
-      const reason = err instanceof Error ? err.message.split('\n')[0]!.trim() : String(err);
+      const reason = firstLine(err);
       skipped.push({ provider, reason });
       const next = opts.providers[opts.providers.indexOf(provider) + 1];
       opts.logger.warn(

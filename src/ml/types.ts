@@ -1,4 +1,5 @@
 // The ML edge's typed interface. Nothing here knows about databases or GraphQL.
+import { ImageError, type ValidatedImage } from '../images/index.js';
 
 /** What models/manifest.json says about the shipped models (the contract with training/). */
 export interface ModelInfo {
@@ -30,32 +31,6 @@ export interface Region {
   y: number;
   width: number;
   height: number;
-}
-
-export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif';
-
-/** Raw bytes that passed validation: a supported type, decodable, within the pixel limit. */
-export interface ValidatedImage {
-  bytes: Buffer;
-  format: ImageFormat;
-  /** Width and height after EXIF orientation. */
-  width: number;
-  height: number;
-  sha256: string;
-}
-
-/** BAD_USER_INPUT: a crop region outside the image (RegionError). */
-export type ImageErrorCode = 'BAD_IMAGE' | 'UNSUPPORTED_IMAGE_TYPE' | 'IMAGE_TOO_LARGE' | 'BAD_USER_INPUT';
-
-/** Bad image input. `code` is stable and becomes GraphQL's extensions.code. */
-export class ImageError extends Error {
-  constructor(
-    readonly code: ImageErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ImageError';
-  }
 }
 
 export interface Models {

@@ -5,7 +5,7 @@ import { searchToRerank } from '../db/rerank-reads.js';
 import { saveRerank, saveSearch, type StoredHit } from '../db/searches.js';
 import type { Database, ProductFilter, VectorModel } from '../db/types.js';
 import { AppError } from '../errors.js';
-import { validateImage } from '../ml/image.js';
+import { validateImage } from '../images/index.js';
 import type { Models, Region } from '../ml/types.js';
 
 export const MAX_TOP_K = 100;

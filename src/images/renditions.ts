@@ -1,0 +1,42 @@
+// Catalog media: the display and thumbnail renditions served for a product image.
+import { firstLine, ImageError } from './errors.js';
+import type { ValidatedImage } from './types.js';
+import { openImage } from './validate.js';
+
+export interface RenderMediaOptions {
+  /** Longest side of the display rendition (default 800; never enlarged). */
+  displaySize?: number;
+  /** Longest side of the thumbnail (default 256; never enlarged). */
+  thumbnailSize?: number;
+}
+
+export interface RenderedMedia {
+  display: Buffer;
+  thumbnail: Buffer;
+  /** Always 'image/webp'. */
+  contentType: 'image/webp';
+  /** File extension for the renditions, without the dot. */
+  extension: 'webp';
+}
+
+/**
+ * Display and thumbnail renditions: EXIF orientation applied, metadata stripped, WebP
+ * (alpha kept), longest side ≤ displaySize / thumbnailSize, never enlarged. GIFs: first frame.
+ */
+export async function renderMedia(image: ValidatedImage, opts: RenderMediaOptions = {}): Promise<RenderedMedia> {
+  const displaySize = opts.displaySize ?? 800;
+  const thumbnailSize = opts.thumbnailSize ?? 256;
+  const base = openImage(image).toColourspace('srgb');
+  const render = (size: number, quality: number) =>
+    base
+      .clone()
+      .resize(size, size, { fit: 'inside', withoutEnlargement: true })
+      .webp({ quality, effort: 4 })
+      .toBuffer();
+  try {
+    const [display, thumbnail] = await Promise.all([render(displaySize, 82), render(thumbnailSize, 75)]);
+    return { display, thumbnail, contentType: 'image/webp', extension: 'webp' };
+  } catch (err) {
+    throw new ImageError('BAD_IMAGE', `The image cannot be rendered: ${firstLine(err)}`);
+  }
+}
