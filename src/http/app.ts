@@ -7,10 +7,10 @@ import type { ApolloServer } from '@apollo/server';
 import express, { type ErrorRequestHandler } from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Logger } from 'pino';
-import { toClientError } from '../errors.js';
 import type { ApiContext, Services } from '../resolvers/context.js';
 import { MEDIA_PREFIX } from '../storage/media-store.js';
 import { isAdminRequest } from './admin-auth.js';
+import { toClientError } from './client-errors.js';
 import { rootPage } from './root-page.js';
 
 export interface AppOptions {

@@ -5,11 +5,11 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { buildSchema } from 'type-graphql';
-import { toClientError } from '../errors.js';
 import { AdminResolver } from '../resolvers/admin-resolver.js';
 import { CatalogResolver } from '../resolvers/catalog-resolver.js';
 import type { ApiContext } from '../resolvers/context.js';
 import { SearchResolver } from '../resolvers/search-resolver.js';
+import { toClientError } from './client-errors.js';
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({ resolvers: [SearchResolver, CatalogResolver, AdminResolver], validate: false });

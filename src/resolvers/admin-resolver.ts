@@ -1,7 +1,6 @@
 import GraphQLUpload from 'graphql-upload/GraphQLUpload.mjs';
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
-import { readUpload } from '../http/uploads.js';
 import type { IngestJobView } from '../ingest/ingest-service.js';
 import type { ProductWriteView } from '../ingest/admin-service.js';
 import type { ProductView } from '../catalog/views.js';
@@ -9,6 +8,7 @@ import { IngestJob, IngestSourceInput, ProductInput, ProductUpdateInput, Product
 import { Product } from '../schema/product.js';
 import { AdminOnly } from './admin-guard.js';
 import type { ApiContext } from './context.js';
+import { readUpload } from './uploads.js';
 
 const readAll = (uploads: Promise<FileUpload>[] | null | undefined) => Promise.all((uploads ?? []).map((u) => readUpload(u)));
 

@@ -1,11 +1,11 @@
 import GraphQLUpload from 'graphql-upload/GraphQLUpload.mjs';
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { readUpload } from '../http/uploads.js';
 import { ProductFilterInput, RegionInput } from '../schema/inputs.js';
 import { SearchResult } from '../schema/search.js';
 import { querySource } from '../search/query-source.js';
 import type { ApiContext } from './context.js';
+import { readUpload } from './uploads.js';
 
 const DEFAULT_RERANK_CANDIDATES = 50;
 

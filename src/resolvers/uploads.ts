@@ -1,3 +1,4 @@
+// Upload arguments are read by the resolvers that take them; src/http only mounts graphql-upload.
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
 import { AppError } from '../errors.js';
 

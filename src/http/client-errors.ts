@@ -1,0 +1,34 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { AppError, type ErrorCode } from '../errors.js';
+import { ImageError } from '../images/index.js';
+
+/** What a client sees of an error: the message and the stable code, nothing else. */
+export type ClientError = Required<Pick<GraphQLFormattedError, 'message' | 'extensions'>>;
+
+const coded = (code: ErrorCode, message: string): ClientError => ({ message, extensions: { code } });
+
+/**
+ * Turns anything thrown below the API into a client-safe GraphQL error: known errors keep their
+ * code and message; anything else becomes INTERNAL_SERVER_ERROR with no detail (it is logged).
+ */
+export function toClientError(error: unknown): { error: ClientError; expected: boolean } {
+  if (error instanceof AppError || error instanceof ImageError) {
+    return { error: coded(error.code, error.message), expected: true };
+  }
+  // graphql-upload's and express's own errors (http-errors) carry an HTTP status.
+  const httpError = error as { status?: number; expose?: boolean; message?: string };
+  if (httpError?.status === 413) {
+    const tooMany = /max file uploads/i.test(httpError.message ?? '');
+    return {
+      error: coded(
+        tooMany ? 'TOO_MANY_FILES' : 'IMAGE_TOO_LARGE',
+        tooMany ? 'Too many files in one request.' : 'The uploaded file is larger than the upload limit.',
+      ),
+      expected: true,
+    };
+  }
+  if (httpError?.status && httpError.status < 500 && httpError.expose) {
+    return { error: coded('BAD_USER_INPUT', httpError.message ?? 'Bad request.'), expected: true };
+  }
+  return { error: coded('INTERNAL_SERVER_ERROR', 'Something went wrong on the server.'), expected: false };
+}
