@@ -68,6 +68,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--out", default="models", help="output folder (written atomically at the end)")
     p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--init", default=None,
+                   help="start from these weights (a models folder's weights.pt) instead of random ones; "
+                        "with --epochs 0 only the scorer is trained")
     p.add_argument("--resume", action="store_true",
                    help="continue from the per-epoch checkpoint a killed run with the same options left next to --out")
     a = p.parse_args(argv)
@@ -415,6 +418,10 @@ def main(argv=None) -> int:
     embedder = Embedder(args.dim, args.width, args.channels).to(device).to(memory_format=CL)
     scorer = Scorer(args.channels).to(device).to(memory_format=CL)
     log(f"params: embedder {count_params(embedder)}, scorer {count_params(scorer)}")
+    if args.init:
+        init = torch.load(args.init, map_location="cpu")
+        embedder.load_state_dict(init["embedder"])
+        log(f"embedder weights from {args.init}")
 
     out = os.path.abspath(args.out)
     signature = {k: v for k, v in vars(args).items() if k not in ("resume", "threads", "log_every", "device", "eval_split")}
@@ -455,6 +462,11 @@ def main(argv=None) -> int:
     tmp = tempfile.mkdtemp(prefix="." + os.path.basename(out) + ".tmp-", dir=parent)
     try:
         files = export_onnx(embedder, scorer, args.size, tmp)
+        # PyTorch weights, for fine-tuning from this model (--init, catalog adaptation); the
+        # service itself reads only the ONNX files.
+        weights = os.path.join(tmp, "weights.pt")
+        torch.save({"embedder": embedder.state_dict(), "scorer": scorer.state_dict(),
+                    "config": {"dim": args.dim, "width": args.width, "channels": args.channels, "size": args.size}}, weights)
         write_parity(embedder, scorer, args.size, tmp)
         c, fh, fw = args.channels, args.size // 16, args.size // 16
         loss = {"embedder": emb_hist, "scorer": sc_hist}
@@ -484,6 +496,8 @@ def main(argv=None) -> int:
                            "outputs": [{"name": "score", "shape": ["batch"]}]},
             },
             "parity": "parity/parity.json",
+            "weights": {"path": "weights.pt", "sha256": sha256_file(weights), "bytes": os.path.getsize(weights),
+                        "format": "torch.save of state dicts {embedder, scorer, config}; for training only"},
             "training": {
                 "data": imageset.description,
                 "labels": labels is not None,
@@ -501,6 +515,7 @@ def main(argv=None) -> int:
                 "params": {"embedder": count_params(embedder), "scorer": count_params(scorer)},
                 "lossCurve": "loss.json", "lossPlot": "loss.png",
                 "opset": 17,
+                "init": args.init and os.path.relpath(args.init),
                 "command": "python -m training.train " + " ".join(a for a in (sys.argv[1:] if argv is None else argv) if a != "--resume"),
             },
         }
