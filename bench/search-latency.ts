@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import { Command } from 'commander';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
+import { percentile } from '../src/eval/percentile.js';
 import { distort, productImage } from '../tests/support/images.js';
 import { graphql } from '../tests/support/graphql.js';
 import { writeBenchReport } from './chart.js';
@@ -25,9 +26,6 @@ const queries = Number(opts.queries);
 const warmup = Number(opts.warmup);
 
 const QUERY = `query($image: Upload) { similarProducts(image: $image, topK: 10) { tookMs items { rank product { externalId } } } }`;
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function buildCatalog(importer: Awaited<ReturnType<typeof startTestService>>['service']['importer']) {
   const started = performance.now();
@@ -94,15 +92,15 @@ async function run(backend: Backend, photos: { seed: number; bytes: Buffer }[]):
     for (let i = 0; i < warmup; i++) await ask(photos[i % photos.length]!.bytes);
     const sequential = [];
     for (let i = 0; i < queries; i++) sequential.push(await ask(photos[i]!.bytes));
-    const ms = sequential.map((s) => s.ms).sort((a, b) => a - b);
-    const server = sequential.map((s) => s.serverMs).sort((a, b) => a - b);
+    const ms = sequential.map((s) => s.ms);
+    const server = sequential.map((s) => s.serverMs);
     const top1 = sequential.filter((s, i) => s.first === `p${photos[i]!.seed}`).length / queries;
 
     const limit = pLimit(4);
     const started = performance.now();
     const concurrent = await Promise.all(photos.map((p) => limit(() => ask(p.bytes))));
     const wall = (performance.now() - started) / 1000;
-    const cms = concurrent.map((c) => c.ms).sort((a, b) => a - b);
+    const cms = concurrent.map((c) => c.ms);
     return {
       backend: backend.name,
       catalogSeconds,

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { itemSeed, sample, seededRandom } from '../src/eval/random.js';
-import { DISTORTIONS, distortPhoto, homography } from '../src/ml/distortions.js';
+import { DISTORTIONS, distortPhoto, homography } from '../src/eval/distortions.js';
 import { productImage } from './support/images.js';
 
 const pixels = async (bytes: Buffer) => sharp(bytes).resize(64, 64, { fit: 'fill' }).removeAlpha().raw().toBuffer();

@@ -3,12 +3,12 @@ import {
   agreement,
   averagePrecisionAtK,
   mean,
-  percentile,
   recallAtK,
   relevanceFlags,
   scoreQuery,
   type RankedId,
 } from '../src/eval/metrics.js';
+import { percentile } from '../src/eval/percentile.js';
 
 /** Ranked ids with distinct keys 1, 2, 3, … */
 const ranked = (...ids: string[]): RankedId[] => ids.map((id, i) => ({ id, key: i + 1 }));

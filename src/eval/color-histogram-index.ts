@@ -1,4 +1,4 @@
-import { histogramDistance } from '../ml/color-histogram.js';
+import { histogramDistance } from './color-histogram.js';
 import type { RankedId } from './metrics.js';
 
 /** The colorHistogram baseline's "index": every catalog histogram, searched by brute force. */

@@ -1,7 +1,7 @@
 // The search methods compared side by side, each as a shopper would meet it: the ANN search and
 // its re-ranking through the search service (their tookMs), the exact scan through the same
 // service path, and the colour-histogram baseline by brute force.
-import { hsvHistogram } from '../ml/color-histogram.js';
+import { hsvHistogram } from './color-histogram.js';
 import type { HitView, SearchService } from '../search/search-service.js';
 import type { ColorHistogramIndex } from './color-histogram-index.js';
 import type { RankedId } from './metrics.js';

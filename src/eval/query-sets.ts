@@ -5,7 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { readRecords } from '../ingest/sources/files.js';
-import { distortPhoto } from '../ml/distortions.js';
+import { distortPhoto } from './distortions.js';
 import type { CatalogEntry } from './catalog-file.js';
 import { itemSeed, sample, seededRandom } from './random.js';
 

@@ -1,5 +1,6 @@
 // The evaluation's result, as written to the JSON report, and the per-method accumulator.
-import { mean, percentile } from './metrics.js';
+import { mean } from './metrics.js';
+import { percentile } from './percentile.js';
 
 export interface MethodSummary {
   /** Exact-product metrics; null without exact-product queries. */

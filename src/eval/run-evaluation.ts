@@ -4,11 +4,12 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { hsvHistogram } from '../ml/color-histogram.js';
+import { hsvHistogram } from './color-histogram.js';
 import { readCatalog, type CatalogEntry } from './catalog-file.js';
 import { ColorHistogramIndex } from './color-histogram-index.js';
 import { openEvalDatabase } from './eval-database.js';
-import { agreement, mean, percentile, scoreQuery } from './metrics.js';
+import { agreement, mean, scoreQuery } from './metrics.js';
+import { percentile } from './percentile.js';
 import { MethodRunner, type ImageRuns, type MethodName } from './methods.js';
 import { distortedQueries, readLabelMap, readQueryCsv, readShopperPhotos, type ProductQuery } from './query-sets.js';
 import { sample, seededRandom } from './random.js';

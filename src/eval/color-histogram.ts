@@ -1,6 +1,6 @@
 // The classic baseline the learned model is measured against: a colour histogram in HSV space
 // (hue matters more than brightness), compared with the Hellinger distance.
-import sharp from 'sharp';
+import { decodeRgb } from '../images/index.js';
 
 /** Bins for hue, saturation and value: 8 × 4 × 4 = 128. */
 export const HSV_BINS = [8, 4, 4] as const;
@@ -11,14 +11,7 @@ const SIDE = 64;
 
 /** L1-normalised HSV histogram of an image (EXIF orientation applied, alpha flattened onto white). */
 export async function hsvHistogram(bytes: Buffer): Promise<Float32Array> {
-  const data = await sharp(bytes, { failOn: 'error' })
-    .autoOrient()
-    .resize(SIDE, SIDE, { fit: 'inside' })
-    .flatten({ background: '#ffffff' })
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer();
+  const { data } = await decodeRgb(bytes, { maxSide: SIDE, enlarge: true });
   return histogramOfRgb(data);
 }
 

@@ -2,7 +2,7 @@
 // shot and a shopper's phone picture of the same product. Seeded: the same random source gives
 // the same photo. Geometry (crop, rotation, perspective) is one homography sampled bilinearly;
 // pixels that fall outside the original show the background.
-import sharp from 'sharp';
+import { blurRgb, decodeRgb, encodeJpeg, type RgbPixels } from '../images/index.js';
 
 export const DISTORTIONS = ['background', 'crop', 'rotation', 'perspective', 'blur', 'colourCast', 'noise', 'jpeg'] as const;
 export type Distortion = (typeof DISTORTIONS)[number];
@@ -26,10 +26,9 @@ const MAX_SIDE = 512;
 /** A studio backdrop rarely fills more of the frame than this; more means the product is white too. */
 const MAX_BACKDROP_SHARE = 0.85;
 
-interface Raster {
+/** Pixels the distortions write into (clamped: arithmetic past 0–255 saturates). */
+interface Raster extends RgbPixels {
   data: Uint8ClampedArray;
-  width: number;
-  height: number;
 }
 
 /** A distorted JPEG of the image, with the list of distortions applied in order. */
@@ -41,15 +40,8 @@ export async function distortPhoto(bytes: Buffer, options: DistortOptions): Prom
   const applied = DISTORTIONS.map(pick).filter((d): d is Distortion => d !== null);
   const on = (d: Distortion) => applied.includes(d);
 
-  const { data, info } = await sharp(bytes, { failOn: 'error' })
-    .autoOrient()
-    .resize(MAX_SIDE, MAX_SIDE, { fit: 'inside', withoutEnlargement: true })
-    .flatten({ background: '#ffffff' })
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  let image: Raster = { data: new Uint8ClampedArray(data), width: info.width, height: info.height };
+  const decoded = await decodeRgb(bytes, { maxSide: MAX_SIDE });
+  let image: Raster = { ...decoded, data: new Uint8ClampedArray(decoded.data) };
 
   let backdrop = on('background') ? background(image.width, image.height, random) : null;
   if (backdrop && !replaceBackground(image, backdrop)) {
@@ -59,17 +51,11 @@ export async function distortPhoto(bytes: Buffer, options: DistortOptions): Prom
   if (on('crop') || on('rotation') || on('perspective')) {
     image = warp(image, sourceQuad(image, random, strength, on), backdrop);
   }
-  let pipeline = sharp(Buffer.from(image.data.buffer), { raw: { width: image.width, height: image.height, channels: 3 } });
-  if (on('blur')) pipeline = pipeline.blur(0.4 + 1.4 * strength * random());
-  const blurred = await pipeline.raw().toBuffer();
-  image = { ...image, data: new Uint8ClampedArray(blurred) };
+  if (on('blur')) image = { ...image, data: new Uint8ClampedArray(await blurRgb(image, 0.4 + 1.4 * strength * random())) };
   if (on('colourCast')) colourCast(image, random, strength);
   if (on('noise')) addNoise(image, random, (2 + 8 * random()) * strength);
   const quality = Math.round(92 - 50 * strength * random());
-  const jpeg = await sharp(Buffer.from(image.data.buffer), { raw: { width: image.width, height: image.height, channels: 3 } })
-    .jpeg({ quality })
-    .toBuffer();
-  return { bytes: jpeg, applied };
+  return { bytes: await encodeJpeg(image, quality), applied };
 }
 
 /** A surface to lay the product on: a random colour with a gradient and fine grain (a bed, a floor). */
