@@ -22,8 +22,10 @@ import {
   type SimilarProductsQuery,
   type TypedDocumentString,
 } from './generated/graphql.js';
+import type { ApiErrorCode } from './error-codes.js';
 
 export * from './generated/graphql.js';
+export * from './error-codes.js';
 
 /** One search result (SimilarProducts and RerankSearch select the same fields). */
 export type SearchResult = SimilarProductsQuery['similarProducts'];
@@ -33,19 +35,9 @@ export type ProductDetail = NonNullable<ProductQuery['product']>;
 export type ProductPage = ProductsQuery['products'];
 export type CatalogStats = CatalogStatsQuery['catalogStats'];
 
-/** Codes the API puts in `extensions.code`, plus two of the client's own. */
+/** Codes the API puts in `extensions.code` (client/error-codes.ts), plus two of the client's own. */
 export type ErrorCode =
-  | 'BAD_USER_INPUT'
-  | 'BAD_IMAGE'
-  | 'UNSUPPORTED_IMAGE_TYPE'
-  | 'IMAGE_TOO_LARGE'
-  | 'IMAGE_FETCH_FAILED'
-  | 'TOO_MANY_FILES'
-  | 'NOT_FOUND'
-  | 'SEARCH_EXPIRED'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'INTERNAL_SERVER_ERROR'
+  | ApiErrorCode
   /** The server could not be reached (fetch failed). */
   | 'NETWORK_ERROR'
   /** The server answered something that is not a GraphQL response. */
@@ -256,7 +248,6 @@ export function describeError(error: unknown): string {
     case 'BAD_USER_INPUT':
       return `The search could not run as asked: ${error.message}`;
     case 'UNAUTHENTICATED':
-    case 'FORBIDDEN':
       return 'You are not allowed to do that.';
     case 'NETWORK_ERROR':
       return 'The search service cannot be reached. Check your connection and try again.';
