@@ -1,4 +1,5 @@
-"""Quick checks: /usr/bin/python3 -m unittest training.test_training (a few tiny CPU runs)."""
+"""Quick checks (a few tiny CPU runs, seconds). `npm test` runs them (tests/training.unit.test.ts);
+alone: node scripts/python.mjs -m unittest training.test_training"""
 import json
 import os
 import tempfile
