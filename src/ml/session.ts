@@ -71,3 +71,16 @@ export async function openSession(modelPath: string, opts: SessionOptions): Prom
     `No execution provider could run ${label}: ${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')}`,
   );
 }
+
+/** Throws ModelError unless the session has every input and output the manifest names. */
+export function assertTensorNames(session: ort.InferenceSession, inputs: string[], outputs: string[], label: string): void {
+  const missing = [
+    ...inputs.filter((n) => !session.inputNames.includes(n)).map((n) => `input "${n}"`),
+    ...outputs.filter((n) => !session.outputNames.includes(n)).map((n) => `output "${n}"`),
+  ];
+  if (missing.length) {
+    throw new ModelError(
+      `${label}.onnx lacks ${missing.join(', ')} named in the manifest (it has inputs ${session.inputNames.join(', ')}; outputs ${session.outputNames.join(', ')})`,
+    );
+  }
+}

@@ -1,0 +1,131 @@
+// Verified models → onnxruntime sessions → Models: embed() preprocesses and micro-batches images
+// through the embedder, score() runs the scorer over feature pairs.
+import type { Logger } from 'pino';
+import type { ValidatedImage } from '../images/index.js';
+import { Embedder, embedderNames } from './embedder.js';
+import { loadManifest, type Manifest } from './manifest.js';
+import { MicroBatcher } from './micro-batcher.js';
+import { toTensor, type ToTensorOptions } from './preprocess.js';
+import { Scorer, scorerNames } from './scorer.js';
+import { assertTensorNames, openSession, type ExecutionProvider } from './session.js';
+import { ModelError, type ImageEmbedding, type Models, type Region } from './types.js';
+
+export interface LoadModelsOptions {
+  /** Folder with manifest.json and the files it names (config MODELS_DIR). */
+  modelsDir: string;
+  /** Execution providers to try in order (config ML_PROVIDERS). */
+  providers: readonly ExecutionProvider[];
+  /** Most images per embedder run (config ML_BATCH_SIZE). */
+  batchSize: number;
+  logger: Logger;
+  /** Most pairs per scorer run (default 256). */
+  scoreBatchSize?: number;
+  /** Intra-op threads per session (default: available cores, at most 8). */
+  threads?: number;
+  /** Check the files' sha256 against the manifest (default true). */
+  verify?: boolean;
+  /** Preprocessing options (resize method); the default matches training. */
+  preprocess?: ToTensorOptions;
+}
+
+/** Models plus what the loader learnt; `Models` is all the service needs. */
+export interface LoadedModels extends Models {
+  manifest: Manifest;
+  /** Provider of each session (the scorer may fall back independently). */
+  providers: { embedder: ExecutionProvider; scorer: ExecutionProvider };
+  /** Embedder runs so far, images they held, and the largest batch (micro-batching at work). */
+  stats(): { embedRuns: number; embeddedImages: number; largestBatch: number };
+  /** Runs the embedder on ready-made NCHW tensors (n × 3 × S × S floats): no batching, no preprocessing. */
+  runEmbedder(input: Float32Array, n: number): Promise<{ embedding: Float32Array; features: Float32Array }>;
+  /** Runs the scorer on n ready-made feature pairs. */
+  runScorer(query: Float32Array, candidates: Float32Array, n: number): Promise<Float32Array>;
+}
+
+/** Loads and verifies the models in modelsDir and opens their sessions. */
+export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels> {
+  if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1)
+    throw new RangeError('batchSize must be a positive integer');
+  const log = opts.logger.child({ component: 'ml' });
+  const started = Date.now();
+  const { manifest, info, paths } = await loadManifest(opts.modelsDir, { verify: opts.verify ?? true });
+  const sessionOpts = { providers: opts.providers, logger: log, ...(opts.threads ? { threads: opts.threads } : {}) };
+
+  const embedderSession = await openSession(paths.embedder, { ...sessionOpts, label: 'embedder' });
+  // The scorer starts from the provider the embedder got: no point retrying what already failed.
+  const scorerProviders = opts.providers.slice(opts.providers.indexOf(embedderSession.provider));
+  let scorerSession: Awaited<ReturnType<typeof openSession>>;
+  try {
+    scorerSession = await openSession(paths.scorer, { ...sessionOpts, providers: scorerProviders, label: 'scorer' });
+  } catch (err) {
+    await embedderSession.session.release();
+    throw err;
+  }
+  const release = () => Promise.all([embedderSession.session.release(), scorerSession.session.release()]);
+  try {
+    const e = embedderNames(manifest);
+    const s = scorerNames(manifest);
+    assertTensorNames(embedderSession.session, [e.input], [e.embedding, e.features], 'embedder');
+    assertTensorNames(scorerSession.session, [s.query, s.candidate], [s.score], 'scorer');
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  log.info(
+    {
+      model: info.key,
+      embedder: embedderSession.provider,
+      scorer: scorerSession.provider,
+      batchSize: opts.batchSize,
+      ms: Date.now() - started,
+    },
+    `models ${info.key} loaded on ${embedderSession.provider}`,
+  );
+
+  const embedder = new Embedder(embedderSession.session, manifest, info);
+  const scorer = new Scorer(scorerSession.session, manifest, info, opts.scoreBatchSize ?? 256);
+  const batcher = new MicroBatcher((tensors: Float32Array[]) => embedder.embedTensors(tensors), opts.batchSize);
+
+  let closed = false;
+  const assertOpen = () => {
+    if (closed) throw new ModelError('The models are closed.');
+  };
+
+  return {
+    info,
+    provider: embedderSession.provider,
+    providers: { embedder: embedderSession.provider, scorer: scorerSession.provider },
+    manifest,
+    runEmbedder: (input, n) => embedder.run(input, n),
+    runScorer: (query, candidates, n) => scorer.run(query, candidates, n),
+    stats: () => {
+      const { runs, items, largestBatch } = batcher.stats();
+      return { embedRuns: runs, embeddedImages: items, largestBatch };
+    },
+
+    async embed(images: { image: ValidatedImage; region?: Region }[]): Promise<ImageEmbedding[]> {
+      assertOpen();
+      if (images.length === 0) return [];
+      // Preprocess all first (sharp works off the event loop); a bad image fails the whole call
+      // before anything is queued.
+      const tensors = await Promise.all(
+        images.map(({ image, region }) => toTensor(image, manifest.input, region, opts.preprocess)),
+      );
+      assertOpen();
+      return Promise.all(tensors.map((t) => batcher.add(t)));
+    },
+
+    async score(query: Float32Array, candidates: Float32Array[]): Promise<number[]> {
+      assertOpen();
+      return scorer.score(query, candidates);
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      // Let queued work finish before the sessions go.
+      await batcher.idle();
+      await release();
+      log.debug({ model: info.key }, 'models closed');
+    },
+  };
+}
