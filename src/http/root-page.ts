@@ -1,4 +1,4 @@
-/** Until the web page lands: how to search, in one screen. */
+/** `/` when the web page is not built (no web/dist): how to search, in one screen. */
 export function rootPage(): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Visual product search</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"></head>
