@@ -15,7 +15,7 @@ import { IngestService, ingestSettings } from './ingest/ingest-service.js';
 import { loadModels, type Models } from './ml/index.js';
 import type { Services } from './resolvers/context.js';
 import { SearchService } from './search/search-service.js';
-import { fetchImage } from './sources/image-url.js';
+import { fetchImage } from './fetch/image-url.js';
 import { MediaStore } from './storage/media-store.js';
 
 export interface RunningService {

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors.js';
-import { fetchImage } from '../src/sources/image-url.js';
+import { fetchImage } from '../src/fetch/image-url.js';
 
 const IMAGE = Buffer.alloc(2000, 7);
 let server: Server;

@@ -2,7 +2,7 @@
 // local server: no database, no model.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpClient, retryAfterMs } from '../src/ingest/http-client.js';
+import { HttpClient, retryAfterMs } from '../src/fetch/http-client.js';
 import { mapRecord, parseFieldMap, valuesAt } from '../src/ingest/mapping.js';
 import { fingerprint, parseIngestSpec, sourceName } from '../src/ingest/spec.js';
 import { formatSummary } from '../src/ingest/summary.js';

@@ -31,7 +31,7 @@ import type { Database } from '../db/types.js';
 import { AppError } from '../errors.js';
 import { ImageError } from '../images/index.js';
 import type { MediaStore } from '../storage/media-store.js';
-import { FetchError, HttpClient } from './http-client.js';
+import { FetchError, HttpClient } from '../fetch/http-client.js';
 import { mapRecord, parseFieldMap } from './mapping.js';
 import { apiSource } from './sources/api.js';
 import { folderSource, manifestSource } from './sources/local.js';

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import { FetchError, type HttpClient } from '../http-client.js';
+import { FetchError, type HttpClient } from '../../fetch/http-client.js';
 import { valuesAt } from '../mapping.js';
 import type { IngestSpec } from '../spec.js';
 import type { Source, SourcePage } from './types.js';

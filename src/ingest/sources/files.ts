@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { AppError } from '../../errors.js';
 import { valuesAt } from '../mapping.js';
-import { FetchError, type HttpClient } from '../http-client.js';
+import { FetchError, type HttpClient } from '../../fetch/http-client.js';
 import { RecordError } from './types.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif']);

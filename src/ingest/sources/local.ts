@@ -1,7 +1,7 @@
 // The folder source (images found recursively, product data from an optional CSV / JSON(L)
 // sidecar) and the manifest source (rows naming image paths or URLs plus product fields).
 import path from 'node:path';
-import type { HttpClient } from '../http-client.js';
+import type { HttpClient } from '../../fetch/http-client.js';
 import type { IngestSpec } from '../spec.js';
 import { listImages, loadImage, pagesOf, readRecords } from './files.js';
 import type { Source, SourcePage } from './types.js';

@@ -1,4 +1,6 @@
+// The ingest scraper's outbound HTTP: a polite client for store APIs and image hosts.
 import pLimit from 'p-limit';
+import { BodyTooLargeError, readCappedBody } from './capped-body.js';
 
 export interface HttpClientOptions {
   /** Requests in flight at once. */
@@ -113,19 +115,9 @@ export class HttpClient {
         const retryable = response.status === 429 || response.status >= 500;
         return { retryable, status: response.status, reason: `HTTP ${response.status}`, retryAfterMs: retryAfterMs(response.headers.get('retry-after')) };
       }
-      if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
-        await response.body?.cancel();
-        return { retryable: false, reason: `larger than ${maxBytes} bytes` };
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        size += chunk.byteLength;
-        if (size > maxBytes) return { retryable: false, reason: `larger than ${maxBytes} bytes` };
-        chunks.push(Buffer.from(chunk));
-      }
-      return { body: Buffer.concat(chunks) };
+      return { body: await readCappedBody(response, maxBytes) };
     } catch (error) {
+      if (error instanceof BodyTooLargeError) return { retryable: false, reason: `larger than ${maxBytes} bytes` };
       if (signal?.aborted) throw signal.reason;
       const timedOut = timeout.aborted;
       const cause = (error as { cause?: { code?: string } }).cause?.code;

@@ -1,6 +1,9 @@
+// Search by URL: downloads the shopper's image from a URL, bounded in time and size and
+// guarded against requests to private addresses.
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { AppError } from '../errors.js';
+import { BodyTooLargeError, readCappedBody } from './capped-body.js';
 
 export interface FetchImageOptions {
   timeoutMs: number;
@@ -89,22 +92,12 @@ async function request(url: URL, signal: AbortSignal, options: FetchImageOptions
 }
 
 async function readBody(response: Response, maxBytes: number): Promise<Buffer> {
-  const tooLarge = () => new AppError('IMAGE_TOO_LARGE', `The image at that URL is larger than ${maxBytes} bytes.`);
-  if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
-    await response.body?.cancel();
-    throw tooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw tooLarge();
-      chunks.push(Buffer.from(chunk));
-    }
+    return await readCappedBody(response, maxBytes);
   } catch (error) {
-    if (error instanceof AppError) throw error;
+    if (error instanceof BodyTooLargeError) {
+      throw new AppError('IMAGE_TOO_LARGE', `The image at that URL is larger than ${maxBytes} bytes.`);
+    }
     throw new AppError('IMAGE_FETCH_FAILED', 'The image download broke off.');
   }
-  return Buffer.concat(chunks);
 }
