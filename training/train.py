@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as datamod
-from .augment import augment, clean_batch
+from .augment import RECIPES, augment, clean_batch
 from .export import export_onnx, sha256_file, write_parity
 from .losses import embedder_loss
 from .model import Embedder, Scorer, count_params
@@ -57,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dim", type=int, default=DEFAULTS["dim"], help="embedding dimension")
     p.add_argument("--width", type=int, default=32, help="CNN base width (feature channels stay 128)")
     p.add_argument("--channels", type=int, default=128, help="feature map channels C")
+    p.add_argument("--augment", default="classic", choices=RECIPES,
+                   help="view recipe: classic (1.0.0) or photo (wider geometry, uneven light, occluders, motion blur, low resolution)")
     p.add_argument("--temperature", type=float, default=0.1, help="contrastive temperature")
     p.add_argument("--supcon-weight", type=float, default=0.5, help="weight of the supervised contrastive term (with labels)")
     p.add_argument("--cache-scale", type=float, default=1.5, help="images are decoded once at this multiple of --size")
@@ -195,8 +197,8 @@ def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, args.lr)
             imgs = cache[idx.to(cache.device)]
-            v1 = augment(imgs, args.size, g, torch.ones(len(idx)))
-            v2 = augment(imgs, args.size, g, 0.3 + 0.7 * torch.rand(len(idx), generator=g))
+            v1 = augment(imgs, args.size, g, torch.ones(len(idx)), args.augment)
+            v2 = augment(imgs, args.size, g, 0.3 + 0.7 * torch.rand(len(idx), generator=g), args.augment)
             z, _ = embedder(torch.cat([v1, v2], 0).contiguous(memory_format=CL))
             z1, z2 = z.split(len(idx))
             lab = labels[idx].to(device) if labels is not None else None
@@ -264,7 +266,7 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, args.lr)
             m = len(idx)
-            q = augment(cache[idx.to(cache.device)], args.size, g, 0.5 + 0.5 * torch.rand(m, generator=g))
+            q = augment(cache[idx.to(cache.device)], args.size, g, 0.5 + 0.5 * torch.rand(m, generator=g), args.augment)
             with torch.no_grad():
                 zq, fq = embedder(q.contiguous(memory_format=CL))
             truth = idx.to(gallery_z.device)
@@ -507,7 +509,7 @@ def main(argv=None) -> int:
                 "scorerObjective": "listwise over the embedder's shortlist, residual on its cosine",
                 "scorerShortlist": sc_hist["shortlist"],
                 "batchSize": emb_hist["batch"], "lr": args.lr, "seed": args.seed,
-                "size": S, "dim": D, "temperature": args.temperature,
+                "size": S, "dim": D, "temperature": args.temperature, "augment": args.augment,
                 "supconWeight": args.supcon_weight if labels is not None else 0,
                 "finalLoss": {"embedder": final_loss(emb_hist), "scorer": final_loss(sc_hist)},
                 "seconds": round(time.time() - t_start, 1), "trainSeconds": round(train_seconds, 1),
