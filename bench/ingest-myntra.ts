@@ -70,7 +70,7 @@ async function bench(backend: 'embedded' | 'postgres', meta: string) {
     const first = await core.ingest.run(spec, { onProgress });
     last = 0;
     const second = await core.ingest.run(spec, { onProgress });
-    const stored = { products: await core.db.prisma.product.count(), images: await core.db.prisma.productImage.count() };
+    const stored = { products: await core.db.catalog.countProducts(), images: await core.db.catalog.countImages() };
     const result = {
       backend,
       model: core.models.info.key,

@@ -5,7 +5,6 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { CatalogService } from '../catalog/catalog-service.js';
 import { loadConfig, type Config } from '../config.js';
-import { pruneSearches } from '../db/searches.js';
 import { AppError } from '../errors.js';
 import type { IngestProgress, IngestReport } from '../ingest/ingest-service.js';
 import { loadManifest } from '../ml/manifest.js';
@@ -73,21 +72,17 @@ export async function openEvalDatabase(opts: OpenEvalDatabaseOptions): Promise<E
       await writeMarker(markerPath, { digest: opts.catalog.digest, model, complete: true, ingest: report.counts });
     }
     // Searches of earlier runs are of no use and only make the database grow.
-    await pruneSearches(core.db.prisma, new Date(8.64e15));
+    await core.db.searches.prune(new Date(8.64e15));
 
     const catalog = new CatalogService(core.db, core.media, { info: core.models.info, provider: core.models.provider, vectorModel: core.vectorModel });
     const search = new SearchService(core.db, core.models, catalog, core.vectorModel, {
       maxPixels: config.IMAGE_MAX_PIXELS,
       searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
     });
-    const rows = await core.db.prisma.product.findMany({
-      where: { source: EVAL_SOURCE, images: { some: { embeddings: { some: { modelKey: core.vectorModel.key } } } } },
-      select: { id: true, externalId: true },
-    });
     return {
       core,
       search,
-      products: new Map(rows.map((r) => [r.externalId, r.id])),
+      products: await core.db.catalog.embeddedProductIds(EVAL_SOURCE, core.vectorModel.key),
       model,
       ingested,
       ingestCounts,

@@ -124,7 +124,7 @@ export async function runEvaluation(options: EvalOptions, context: EvalContext):
         distort: options.distort ? { count: options.distort, strength: options.strength } : null,
         queriesCsv: options.queries ?? null,
         shopper: null,
-        hnswEfSearch: Number((await db.core.db.indexInfo(db.core.vectorModel))?.efSearch ?? NaN),
+        hnswEfSearch: Number((await db.core.db.models.indexInfo(db.core.vectorModel))?.efSearch ?? NaN),
         machine: { cpus: os.availableParallelism(), cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage: [] },
         elapsedSeconds: 0,
       },
