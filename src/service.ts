@@ -5,8 +5,7 @@ import type { Logger } from 'pino';
 import { CatalogService } from './catalog/catalog-service.js';
 import { ProductImporter } from './catalog/product-importer.js';
 import type { Config } from './config.js';
-import { openDatabase } from './db/index.js';
-import type { Database, VectorModel } from './db/types.js';
+import { openDatabase, type Database, type VectorModel } from './db/index.js';
 import { loadDemoCatalog } from './demo/load-demo.js';
 import { createApp } from './http/app.js';
 import { buildApiSchema, createApollo } from './http/graphql.js';
@@ -59,7 +58,7 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
   const applied = await db.migrate();
   if (applied.length) logger.info({ applied }, 'database migrations applied');
   const vectorModel: VectorModel = { key: models.info.key, dim: models.info.dim, metric: models.info.metric };
-  await db.ensureVectorModel(vectorModel);
+  await db.models.ensure(vectorModel);
 
   const media = new MediaStore(mediaRoot);
   const importer = new ProductImporter(db, models, media, vectorModel, {
@@ -111,7 +110,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       }),
   };
 
-  if (config.DEMO_CATALOG && (await db.prisma.product.count()) === 0) {
+  if (config.DEMO_CATALOG && (await db.catalog.countProducts()) === 0) {
     const started = Date.now();
     const count = await loadDemoCatalog(importer, logger);
     logger.info({ products: count, ms: Date.now() - started }, 'demo catalog loaded');

@@ -6,9 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MigrationError, openDatabase } from '../src/db/index.js';
+import { MigrationError, openDatabase, type VectorModel } from '../src/db/index.js';
 import { readMigrations } from '../src/db/migrator.js';
-import type { Database } from '../src/db/types.js';
 import { testBackends, type OpenedBackend } from './support/databases.js';
 
 const INIT = '20261129000000_init';
@@ -27,10 +26,9 @@ interface Row {
   started_at: Date;
   applied_steps_count: number;
 }
-const history = (db: Database) =>
-  db.prisma.$queryRawUnsafe<Row[]>('SELECT * FROM "_prisma_migrations" ORDER BY migration_name, started_at');
-const tableExists = async (db: Database, name: string) =>
-  (await db.prisma.$queryRawUnsafe<{ t: string | null }[]>(`SELECT to_regclass('${name}')::text AS t`))[0]!.t !== null;
+const history = (t: OpenedBackend) => t.sql<Row>('SELECT * FROM "_prisma_migrations" ORDER BY migration_name, started_at');
+const tableExists = async (t: OpenedBackend, name: string) =>
+  (await t.sql<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [name]))[0]!.t !== null;
 
 async function migrationsCopy(extra: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vps-migrations-'));
@@ -54,12 +52,13 @@ describe.each(testBackends())('migrations on $name', ({ name, open }) => {
   };
 
   it('applies the migrations once and records them as Prisma does', async () => {
-    const { db } = await openFresh();
+    const t = await openFresh();
+    const { db } = t;
     const before = Date.now();
     expect(ALL[0]).toBe(INIT);
     expect(await db.migrate()).toEqual(ALL);
     expect(await db.migrate()).toEqual([]);
-    const rows = await history(db);
+    const rows = await history(t);
     expect(rows.map((r) => r.migration_name)).toEqual(ALL);
     const row = rows[0]!;
     const sql = await readFile(path.join(migrationsDir, INIT, 'migration.sql'), 'utf8');
@@ -73,46 +72,67 @@ describe.each(testBackends())('migrations on $name', ({ name, open }) => {
     expect(row.finished_at!.getTime()).toBeGreaterThanOrEqual(row.started_at.getTime());
     expect(row.started_at.getTime()).toBeGreaterThan(before - 60_000);
     for (const table of ['products', 'product_images', 'vector_models', 'image_embeddings', 'searches']) {
-      expect(await tableExists(db, table)).toBe(true);
+      expect(await tableExists(t, table)).toBe(true);
     }
   });
 
-  it('matches the Prisma schema: every model reads and writes through the generated client', async () => {
-    const { db } = await openFresh({ migrate: true });
-    const p = await db.prisma.product.create({
-      data: { externalId: 'x1', title: 'Lamp', price: '12.50', currency: 'EUR', attributes: { a: 1 } },
+  it('matches the Prisma schema: every table reads and writes through the repositories', async () => {
+    const t = await openFresh({ migrate: true });
+    const { db } = t;
+    // Column defaults and the (source, external_id) key, as the migration declares them.
+    await t.sql(`INSERT INTO products (id, external_id, title) VALUES ($1, 'x0', 'Default source')`, [crypto.randomUUID()]);
+    const [defaults] = await t.sql<{ source: string; attributes: unknown }>(`SELECT source, attributes FROM products WHERE external_id = 'x0'`);
+    expect(defaults).toEqual({ source: 'manual', attributes: {} });
+    await expect(t.sql(`INSERT INTO products (id, external_id, title) VALUES ($1, 'x0', 'dup')`, [crypto.randomUUID()])).rejects.toThrow();
+
+    const model: VectorModel = { key: 'm', dim: 2, metric: 'l2' };
+    await db.models.ensure(model);
+    expect(await db.models.list()).toEqual([{ key: 'm', name: 'm', version: '', dim: 2, metric: 'l2' }]);
+    const imageId = crypto.randomUUID();
+    const image = { id: imageId, sha256: 'f'.repeat(64), phash: 'a'.repeat(16), width: 10, height: 20, mediaPath: 'a/b.jpg', vector: new Float32Array([1, 2]), features: new Float32Array([3]) };
+    const product = { source: 'manual', externalId: 'x1', title: 'Lamp', price: 12.5, currency: 'EUR', attributes: { a: 1 } };
+    const [saved] = await db.catalog.saveProducts(model, [{ product, images: [image] }]);
+    const p = (await db.catalog.product(saved!.productId))!;
+    expect(p).toMatchObject({ ...product, description: null, images: [{ id: imageId, position: 0, sourceUrl: null, width: 10, height: 20 }] });
+    expect((await db.catalog.productByKey('manual', 'x1'))?.id).toBe(p.id);
+    const emb = (await db.vectors.get([imageId], model)).get(imageId)!;
+    expect([Array.from(emb.vector), Array.from(emb.features)]).toEqual([[1, 2], [3]]);
+    expect(await db.vectors.count('m')).toBe(1);
+
+    const searchId = await db.searches.save({
+      expiresAt: new Date(Date.now() + 3600_000),
+      modelKey: 'm',
+      queryImageHash: null,
+      queryEmbedding: new Float32Array([1, 2]),
+      queryFeatures: new Float32Array([5, 6]),
+      params: { topK: 5 },
+      results: [{ productId: p.id, imageId, distance: 0.5 }],
     });
-    expect(p.source).toBe('manual');
-    expect(p.price?.toString()).toBe('12.5');
-    await expect(db.prisma.product.create({ data: { externalId: 'x1', title: 'dup' } })).rejects.toThrow();
-    const img = await db.prisma.productImage.create({
-      data: { productId: p.id, sha256: 'f'.repeat(64), phash: 'a'.repeat(16), width: 10, height: 20, mediaPath: 'a/b.jpg' },
+    const back = (await db.searches.toRerank(searchId))!;
+    expect(Array.from(back.queryFeatures)).toEqual([5, 6]);
+    expect(back.params).toEqual({ topK: 5 });
+    expect((await t.sql<{ reranked: unknown }>('SELECT reranked FROM searches WHERE id = $1', [searchId]))[0]!.reranked).toBeNull();
+
+    const run = (await db.ingestRuns.create({ fingerprint: 'f'.repeat(64), kind: 'api', source: 's', spec: { kind: 'api' }, owner: 'me' }))!;
+    expect(await db.ingestRuns.create({ fingerprint: 'f'.repeat(64), kind: 'api', source: 's', spec: {}, owner: 'other' })).toBeNull();
+    await db.transaction(async (tx) => {
+      const failure = { itemKey: 'x2', image: null, code: 'NO_IMAGES', reason: 'none' };
+      await tx.ingestRuns.recordItems(run.id, 0, [{ key: 'x1', outcome: 'created', productId: p.id, images: [] }], [failure], { created: 1 });
+      await tx.nearDuplicates.record([{ sha256: 'e'.repeat(64), duplicateOf: imageId, imageId: null, productId: null, hamming: 3, distance: 0.25, action: 'skipped', runId: run.id }]);
     });
-    await db.ensureVectorModel({ key: 'm', dim: 2, metric: 'l2' });
-    await db.upsertEmbedding(img.id, { key: 'm', dim: 2, metric: 'l2' }, new Float32Array([1, 2]), new Float32Array([3]));
-    const emb = await db.prisma.imageEmbedding.findFirstOrThrow({ where: { imageId: img.id } });
-    expect(Array.from(new Float32Array(new Uint8Array(emb.features).buffer))).toEqual([3]);
-    const s = await db.prisma.search.create({
-      data: {
-        expiresAt: new Date(Date.now() + 3600_000),
-        modelKey: 'm',
-        queryEmbedding: new Uint8Array([1, 2, 3, 4]),
-        queryFeatures: new Uint8Array([5, 6, 7, 8]),
-        params: { topK: 5 },
-        results: [{ productId: p.id, imageId: img.id, distance: 0.5 }],
-      },
+    expect(await db.ingestRuns.get(run.id)).toMatchObject({ status: 'running', itemsDone: 1, counts: { created: 1 }, owner: 'me' });
+    expect(await db.ingestRuns.items(run.id)).toEqual([{ key: 'x1', outcome: 'created' }]);
+    expect(await db.ingestRuns.failures(run.id, 10)).toMatchObject([{ itemKey: 'x2', code: 'NO_IMAGES', page: 0 }]);
+    expect((await db.nearDuplicates.known(['e'.repeat(64)])).get('e'.repeat(64))).toEqual({
+      duplicateOf: imageId, ofProductId: p.id, imageId: null, productId: null, action: 'skipped', hamming: 3, distance: 0.25,
     });
-    const back = await db.prisma.search.findUniqueOrThrow({ where: { id: s.id } });
-    expect(Array.from(back.queryFeatures)).toEqual([5, 6, 7, 8]);
-    expect(back.reranked).toBeNull();
-    const withImages = await db.prisma.product.findUniqueOrThrow({ where: { id: p.id }, include: { images: { include: { embeddings: true } } } });
-    expect(withImages.images[0]!.embeddings).toHaveLength(1);
   });
 
   it('refuses a migration edited after it was applied, and an unfinished one', async () => {
     const dir = await migrationsCopy({ '20990101000000_extra': 'CREATE TABLE extra_t (x int);\n' });
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const { db } = await openFresh({ migrationsDir: dir });
+    const t = await openFresh({ migrationsDir: dir });
+    const { db } = t;
     expect(await db.migrate()).toEqual([...ALL, '20990101000000_extra']);
     // line endings alone don't count as an edit (as in Prisma)
     await writeFile(path.join(dir, '20990101000000_extra', 'migration.sql'), 'CREATE TABLE extra_t (x int);\r\n');
@@ -125,9 +145,7 @@ describe.each(testBackends())('migrations on $name', ({ name, open }) => {
     await writeFile(path.join(dir, '20990101000000_extra', 'migration.sql'), 'CREATE TABLE extra_t (x int);\n');
     expect(await db.migrate()).toEqual([]);
     // a row Prisma left unfinished (a failed `prisma migrate deploy`)
-    await db.prisma.$executeRawUnsafe(
-      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ('${crypto.randomUUID()}', 'x', '20990102000000_half')`,
-    );
+    await t.sql(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ($1, 'x', '20990102000000_half')`, [crypto.randomUUID()]);
     await expect(db.migrate()).rejects.toThrow(/20990102000000_half is recorded as started but not finished/);
   });
 
@@ -135,14 +153,15 @@ describe.each(testBackends())('migrations on $name', ({ name, open }) => {
     const broken = 'CREATE TABLE broken_t (x int);\nINSERT INTO broken_t VALUES (1);\nSELECT * FROM no_such_table;\n';
     const dir = await migrationsCopy({ '20990101000000_broken': broken, '20990102000000_after': 'CREATE TABLE after_t (x int);\n' });
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const { db } = await openFresh({ migrationsDir: dir });
+    const t = await openFresh({ migrationsDir: dir });
+    const { db } = t;
     await expect(db.migrate()).rejects.toThrow(/20990101000000_broken failed and was rolled back.*no_such_table/s);
-    expect((await history(db)).map((r) => r.migration_name)).toEqual(ALL);
-    expect(await tableExists(db, 'broken_t')).toBe(false);
-    expect(await tableExists(db, 'after_t')).toBe(false);
+    expect((await history(t)).map((r) => r.migration_name)).toEqual(ALL);
+    expect(await tableExists(t, 'broken_t')).toBe(false);
+    expect(await tableExists(t, 'after_t')).toBe(false);
     await writeFile(path.join(dir, '20990101000000_broken', 'migration.sql'), 'CREATE TABLE broken_t (x int);\n');
     expect(await db.migrate()).toEqual(['20990101000000_broken', '20990102000000_after']);
-    expect((await history(db)).every((r) => r.finished_at && r.applied_steps_count === 1)).toBe(true);
+    expect((await history(t)).every((r) => r.finished_at && r.applied_steps_count === 1)).toBe(true);
   });
 
   it.runIf(name === 'postgres')('concurrent migrators (separate clients) apply each migration once', async () => {
@@ -155,6 +174,6 @@ describe.each(testBackends())('migrations on $name', ({ name, open }) => {
     const results = await Promise.all(dbs.map((d) => d.migrate()));
     expect(results.flat()).toEqual(ALL);
     expect(results.filter((r) => r.length === 0)).toHaveLength(2);
-    expect((await history(t.db)).map((r) => r.migration_name)).toEqual(ALL);
+    expect((await history(t)).map((r) => r.migration_name)).toEqual(ALL);
   });
 });

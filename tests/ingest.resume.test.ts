@@ -99,15 +99,14 @@ describe.each(await serviceBackends())('resuming a killed ingest ($name)', (back
 
     const db = await openDatabase({ url: database?.url, dataDir, efSearch: 40, logger: pino({ level: 'silent' }) });
     try {
-      const prisma = db.prisma;
-      expect(await prisma.product.count()).toBe(PAGES * ROWS);
-      expect(await prisma.productImage.count()).toBe(PAGES * ROWS);
-      expect(await prisma.imageEmbedding.count()).toBe(PAGES * ROWS);
-      const runs = await prisma.ingestRun.findMany();
+      expect(await db.catalog.countProducts()).toBe(PAGES * ROWS);
+      expect(await db.catalog.countImages()).toBe(PAGES * ROWS);
+      expect(await db.vectors.count()).toBe(PAGES * ROWS);
+      const runs = await db.ingestRuns.list(10);
       expect(runs).toHaveLength(1);
       expect(runs[0]).toMatchObject({ status: 'completed', pagesDone: PAGES, itemsDone: PAGES * ROWS });
-      expect(await prisma.ingestItem.count()).toBe(PAGES * ROWS);
-      const titles = (await prisma.product.findMany({ select: { externalId: true } })).map((p) => p.externalId).sort();
+      expect(await db.ingestRuns.items(runs[0]!.id)).toHaveLength(PAGES * ROWS);
+      const titles = (await db.catalog.listProducts({}, 100, null)).products.map((p) => p.externalId).sort();
       expect(titles).toEqual(Array.from({ length: PAGES * ROWS }, (_, n) => `K${n}`).sort());
     } finally {
       await db.close();

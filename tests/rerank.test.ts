@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database, VectorModel } from '../src/db/types.js';
+import type { Database, VectorModel } from '../src/db/index.js';
 import { errorCode, graphql } from './support/graphql.js';
 import { distort, productImage } from './support/images.js';
 import { serviceBackends, startTestService, type TestService } from './support/service.js';
@@ -53,8 +53,8 @@ describe.each(await serviceBackends())('rerankSearch over HTTP ($name)', (backen
     // Plant: give the true match another product's embedding (ANN rank ~25) but keep its own
     // scorer features, so only the pairwise scorer can tell that it is the one.
     const decoy = items.filter((i: any) => i !== target)[PLANTED_RANK - 1];
-    const stored = await db.getEmbeddings([target.image.id, decoy.image.id], model);
-    await db.upsertEmbedding(target.image.id, model, stored.get(decoy.image.id)!.vector, stored.get(target.image.id)!.features);
+    const stored = await db.vectors.get([target.image.id, decoy.image.id], model);
+    await db.vectors.upsert(model, [{ imageId: target.image.id, vector: stored.get(decoy.image.id)!.vector, features: stored.get(target.image.id)!.features }]);
 
     const ann = await search({ topK: 10 });
     expect(ann.errors).toBeUndefined();
@@ -115,8 +115,11 @@ describe.each(await serviceBackends())('rerankSearch over HTTP ($name)', (backen
     expect(errorCode(await search({ topK: 0, rerank: true }))).toBe('BAD_USER_INPUT');
 
     const fresh = (await search({ topK: 3 })).data.similarProducts.id;
-    await db.prisma.search.update({ where: { id: fresh }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    const expired = await rerank({ id: fresh });
+    // The same search, stored as if it had expired a second ago.
+    const stored = (await db.searches.toRerank(fresh))!;
+    const old = await db.searches.save({ ...stored, expiresAt: new Date(Date.now() - 1000), queryImageHash: null, results: [] });
+    expect((await rerank({ id: fresh })).errors).toBeUndefined();
+    const expired = await rerank({ id: old });
     expect(errorCode(expired)).toBe('SEARCH_EXPIRED');
     expect(expired.errors![0]!.message).toMatch(/expired/i);
   });

@@ -1,5 +1,4 @@
-import type { Prisma } from '../../generated/prisma/client.js';
-import type { Database, ProductFilter, VectorModel } from '../db/types.js';
+import type { Database, ProductFilter, VectorModel } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { ModelInfo } from '../ml/types.js';
 import type { MediaStore } from '../storage/media-store.js';
@@ -23,14 +22,14 @@ export class CatalogService {
 
   async product(id: string): Promise<ProductView | null> {
     if (!isUuid(id)) return null;
-    const row = await this.db.prisma.product.findUnique({ where: { id }, include: { images: true } });
-    return row && productView(row, this.media);
+    const product = await this.db.catalog.product(id);
+    return product && productView(product, this.media);
   }
 
   /** Products by id, in the order asked; ids that do not exist are left out. */
   async productsById(ids: string[]): Promise<Map<string, ProductView>> {
-    const rows = await this.db.prisma.product.findMany({ where: { id: { in: ids } }, include: { images: true } });
-    return new Map(rows.map((r) => [r.id, productView(r, this.media)]));
+    const products = await this.db.catalog.products(ids);
+    return new Map(products.map((p) => [p.id, productView(p, this.media)]));
   }
 
   async products(first: number, after: string | null | undefined, filter: ProductFilter = {}): Promise<ProductPage> {
@@ -38,22 +37,14 @@ export class CatalogService {
       throw new AppError('BAD_USER_INPUT', `first must be between 1 and ${MAX_PAGE_SIZE}.`);
     }
     const afterId = after ? decodeCursor(after) : null;
-    const where = productWhere(filter);
-    const [rows, totalCount] = await Promise.all([
-      this.db.prisma.product.findMany({
-        where,
-        include: { images: true },
-        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        take: first + 1,
-        ...(afterId ? { cursor: { id: afterId }, skip: 1 } : {}),
-      }),
-      this.db.prisma.product.count({ where }),
+    const [page, totalCount] = await Promise.all([
+      this.db.catalog.listProducts(filter, first, afterId),
+      this.db.catalog.countProducts(filter),
     ]);
-    const page = rows.slice(0, first);
-    const edges = page.map((r) => ({ cursor: encodeCursor(r.id), node: productView(r, this.media) }));
+    const edges = page.products.map((p) => ({ cursor: encodeCursor(p.id), node: productView(p, this.media) }));
     return {
       edges,
-      pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
       totalCount,
     };
   }
@@ -61,10 +52,10 @@ export class CatalogService {
   async stats() {
     const { info, provider, vectorModel } = this.model;
     const [products, images, embeddings, index] = await Promise.all([
-      this.db.prisma.product.count(),
-      this.db.prisma.productImage.count(),
-      this.db.prisma.imageEmbedding.count({ where: { modelKey: info.key } }),
-      this.db.indexInfo(vectorModel),
+      this.db.catalog.countProducts(),
+      this.db.catalog.countImages(),
+      this.db.vectors.count(info.key),
+      this.db.models.indexInfo(vectorModel),
     ]);
     return {
       products,
@@ -75,18 +66,6 @@ export class CatalogService {
       index: index && { ...index, type: 'hnsw' },
     };
   }
-}
-
-/** The same filter semantics as the vector search's SQL (src/db), for plain listing. */
-export function productWhere(filter: ProductFilter): Prisma.ProductWhereInput {
-  const and: Prisma.ProductWhereInput[] = [];
-  if (filter.category?.length) and.push({ category: { in: filter.category } });
-  if (filter.colour?.length) and.push({ colour: { in: filter.colour } });
-  if (filter.brand?.length) and.push({ brand: { in: filter.brand } });
-  if (filter.minPrice != null) and.push({ price: { gte: filter.minPrice } });
-  if (filter.maxPrice != null) and.push({ price: { lte: filter.maxPrice } });
-  if (filter.keyword?.trim()) and.push({ title: { contains: filter.keyword.trim(), mode: 'insensitive' } });
-  return { AND: and };
 }
 
 export function isUuid(id: string): boolean {

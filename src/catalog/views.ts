@@ -1,8 +1,7 @@
-import type { Product as ProductRow, ProductImage as ImageRow } from '../../generated/prisma/client.js';
-import { recordOf } from '../db/product-writes.js';
+import type { StoredImage, StoredProduct } from '../db/index.js';
 import type { MediaStore } from '../storage/media-store.js';
 
-// What services hand to the API faces: plain data, URLs resolved, no ORM types.
+// What services hand to the API faces: plain data, URLs resolved, no storage types.
 
 export interface ImageView {
   id: string;
@@ -31,23 +30,32 @@ export interface ProductView {
   updatedAt: Date;
 }
 
-export function imageView(row: ImageRow, media: MediaStore): ImageView {
+export function imageView(image: StoredImage, media: MediaStore): ImageView {
   return {
-    id: row.id,
-    ...media.urls(row.mediaPath),
-    width: row.width,
-    height: row.height,
-    position: row.position,
-    sha256: row.sha256,
+    id: image.id,
+    ...media.urls(image.mediaPath),
+    width: image.width,
+    height: image.height,
+    position: image.position,
+    sha256: image.sha256,
   };
 }
 
-export function productView(row: ProductRow & { images: ImageRow[] }, media: MediaStore): ProductView {
+export function productView(product: StoredProduct, media: MediaStore): ProductView {
   return {
-    id: row.id,
-    ...recordOf(row),
-    images: [...row.images].sort((a, b) => a.position - b.position).map((i) => imageView(i, media)),
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
+    id: product.id,
+    externalId: product.externalId,
+    source: product.source,
+    title: product.title,
+    description: product.description,
+    brand: product.brand,
+    category: product.category,
+    colour: product.colour,
+    price: product.price,
+    currency: product.currency,
+    attributes: product.attributes,
+    images: product.images.map((i) => imageView(i, media)),
+    createdAt: product.createdAt,
+    updatedAt: product.updatedAt,
   };
 }

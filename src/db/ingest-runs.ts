@@ -1,7 +1,6 @@
 // Ingest runs in the database: progress (pages and items done) that a restarted ingest resumes
 // from, the items each run finished with their image decisions, and the failures it recorded.
-import type { PrismaClient } from '../../generated/prisma/client.js';
-import type { Tx } from './product-writes.js';
+import type { Scope } from './scope.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
 
@@ -38,120 +37,10 @@ export interface FailureRecord {
   reason: string;
 }
 
-const asRun = (row: { status: string; counts: unknown }) => row as unknown as IngestRunRow;
-
-export async function createRun(
-  prisma: PrismaClient,
-  run: { fingerprint: string; kind: string; source: string; spec: object; owner: string },
-): Promise<IngestRunRow> {
-  return asRun(await prisma.ingestRun.create({ data: { ...run, status: 'running', heartbeatAt: new Date() } }));
-}
-
-/** The newest run of these arguments that did not complete: the one to resume. */
-export async function openRun(prisma: PrismaClient, fingerprint: string): Promise<IngestRunRow | null> {
-  const row = await prisma.ingestRun.findFirst({
-    where: { fingerprint, status: { not: 'completed' } },
-    orderBy: { startedAt: 'desc' },
-  });
-  return row && asRun(row);
-}
-
-/**
- * Takes a run over, but only if nobody else did since `seen` was read (compare-and-set on the
- * owner and heartbeat): two processes resuming the same run at once cannot both win.
- */
-export async function claimRun(prisma: PrismaClient, seen: IngestRunRow, owner: string): Promise<boolean> {
-  const { count } = await prisma.ingestRun.updateMany({
-    where: { id: seen.id, owner: seen.owner, heartbeatAt: seen.heartbeatAt },
-    data: { owner, heartbeatAt: new Date(), status: 'running', error: null, finishedAt: null },
-  });
-  return count === 1;
-}
-
-export async function heartbeat(prisma: PrismaClient, runId: string, owner: string): Promise<void> {
-  await prisma.ingestRun.updateMany({ where: { id: runId, owner }, data: { heartbeatAt: new Date() } });
-}
-
-export async function getRun(prisma: PrismaClient, runId: string): Promise<IngestRunRow | null> {
-  const row = await prisma.ingestRun.findUnique({ where: { id: runId } });
-  return row && asRun(row);
-}
-
-export async function listRuns(prisma: PrismaClient, limit: number): Promise<IngestRunRow[]> {
-  return (await prisma.ingestRun.findMany({ orderBy: { startedAt: 'desc' }, take: limit })).map(asRun);
-}
-
-export async function doneItemKeys(prisma: PrismaClient, runId: string): Promise<Set<string>> {
-  const rows = await prisma.ingestItem.findMany({ where: { runId }, select: { itemKey: true } });
-  return new Set(rows.map((r) => r.itemKey));
-}
-
-export async function setItemsTotal(prisma: PrismaClient, runId: string, itemsTotal: number | null): Promise<void> {
-  await prisma.ingestRun.update({ where: { id: runId }, data: { itemsTotal } });
-}
-
-/**
- * Records finished items, their failures and the count increments in the caller's transaction,
- * so progress and the products it reports commit together.
- */
-export async function recordItems(
-  tx: Tx,
-  runId: string,
-  page: number,
-  items: ItemRecord[],
-  failures: FailureRecord[],
-  increments: Record<string, number>,
-): Promise<void> {
-  if (items.length) {
-    await tx.ingestItem.createMany({
-      data: items.map((i) => ({ runId, itemKey: i.key, page, outcome: i.outcome, productId: i.productId, images: i.images as object[] })),
-      skipDuplicates: true,
-    });
-  }
-  if (failures.length) await tx.ingestFailure.createMany({ data: failures.map((f) => ({ ...f, runId, page })) });
-  const run = await tx.ingestRun.findUniqueOrThrow({ where: { id: runId }, select: { counts: true } });
-  const counts = { ...(run.counts as Record<string, number>) };
-  for (const [k, v] of Object.entries(increments)) counts[k] = (counts[k] ?? 0) + v;
-  await tx.ingestRun.update({
-    where: { id: runId },
-    data: { counts, itemsDone: { increment: items.length }, heartbeatAt: new Date() },
-  });
-}
-
-export async function setPagesDone(prisma: PrismaClient, runId: string, pagesDone: number): Promise<void> {
-  await prisma.ingestRun.update({ where: { id: runId }, data: { pagesDone, heartbeatAt: new Date() } });
-}
-
-export async function finishRun(prisma: PrismaClient, runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<void> {
-  await prisma.ingestRun.update({
-    where: { id: runId },
-    data: { status, error: error ?? null, finishedAt: status === 'completed' ? new Date() : null },
-  });
-}
-
-/** Failures of a run grouped by code: how many, and a few examples. */
-export async function failureSummary(
-  prisma: PrismaClient,
-  runId: string,
-  examples = 3,
-): Promise<{ code: string; count: number; examples: { itemKey: string | null; image: string | null; reason: string }[] }[]> {
-  const groups = await prisma.ingestFailure.groupBy({ by: ['code'], where: { runId }, _count: { _all: true }, orderBy: { code: 'asc' } });
-  return Promise.all(
-    groups.map(async (g) => ({
-      code: g.code,
-      count: g._count._all,
-      examples: await prisma.ingestFailure.findMany({
-        where: { runId, code: g.code },
-        orderBy: { createdAt: 'asc' },
-        take: examples,
-        select: { itemKey: true, image: true, reason: true },
-      }),
-    })),
-  );
-}
-
-export async function runFailures(prisma: PrismaClient, runId: string, limit: number) {
-  return prisma.ingestFailure.findMany({ where: { runId }, orderBy: { createdAt: 'asc' }, take: limit });
+export interface FailureGroup {
+  code: string;
+  count: number;
+  examples: { itemKey: string | null; image: string | null; reason: string }[];
 }
 
 export interface NearDuplicateGroup {
@@ -162,28 +51,168 @@ export interface NearDuplicateGroup {
   members: string[];
 }
 
-/** Near-duplicate groups found by a run (from its items' image decisions), largest first. */
-export async function runNearDuplicateGroups(prisma: PrismaClient, runId: string, limit: number): Promise<{ total: number; groups: NearDuplicateGroup[] }> {
-  const rows = await prisma.$queryRaw<{ imageId: string; externalId: string | null; members: string[]; total: number }[]>`
-    WITH d AS (
-      SELECT e->>'ofImageId' AS image_id, i.item_key
-      FROM ingest_items i CROSS JOIN LATERAL jsonb_array_elements(i.images) e
-      WHERE i.run_id = ${runId}::uuid AND e->>'decision' = 'near_duplicate'
-    ), g AS (
-      SELECT image_id, array_agg(DISTINCT item_key ORDER BY item_key) AS members FROM d GROUP BY image_id
-    )
-    SELECT g.image_id AS "imageId", p.external_id AS "externalId", g.members, (count(*) OVER ())::int AS total
-    FROM g LEFT JOIN product_images pi ON pi.id::text = g.image_id LEFT JOIN products p ON p.id = pi.product_id
-    ORDER BY cardinality(g.members) DESC, g.image_id
-    LIMIT ${limit}`;
-  return { total: rows[0]?.total ?? 0, groups: rows.map(({ total: _total, ...g }) => g) };
+export interface IngestRunRepository {
+  /** A new running run; null when a running run of the same fingerprint exists (one at a time). */
+  create(run: { fingerprint: string; kind: string; source: string; spec: object; owner: string }): Promise<IngestRunRow | null>;
+  /** The newest run of these arguments that did not complete: the one to resume. */
+  open(fingerprint: string): Promise<IngestRunRow | null>;
+  /**
+   * Takes a run over, but only if nobody else did since `seen` was read (compare-and-set on the
+   * owner and heartbeat): two processes resuming the same run at once cannot both win.
+   */
+  claim(seen: IngestRunRow, owner: string): Promise<boolean>;
+  heartbeat(runId: string, owner: string): Promise<void>;
+  get(runId: string): Promise<IngestRunRow | null>;
+  /** The newest runs first. */
+  list(limit: number): Promise<IngestRunRow[]>;
+  /** The items a run finished, with their outcome. */
+  items(runId: string): Promise<{ key: string; outcome: ItemRecord['outcome'] }[]>;
+  setItemsTotal(runId: string, itemsTotal: number | null): Promise<void>;
+  /**
+   * Records finished items, their failures and the count increments; inside a unit of work, so
+   * that progress and the products it reports commit together.
+   */
+  recordItems(runId: string, page: number, items: ItemRecord[], failures: FailureRecord[], increments: Record<string, number>): Promise<void>;
+  setPagesDone(runId: string, pagesDone: number): Promise<void>;
+  setCounts(runId: string, counts: Record<string, number>): Promise<void>;
+  finish(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<void>;
+  /** Failures of a run grouped by code: how many, and a few examples. */
+  failureSummary(runId: string, examples?: number): Promise<FailureGroup[]>;
+  /** A run's failures, oldest first. */
+  failures(runId: string, limit: number): Promise<(FailureRecord & { page: number | null; createdAt: Date })[]>;
+  /** Near-duplicate groups found by a run (from its items' image decisions), largest first. */
+  nearDuplicateGroups(runId: string, limit: number): Promise<{ total: number; groups: NearDuplicateGroup[] }>;
+  /** Products of a source that a completed run did not see: what --prune deletes. */
+  unseenProductIds(runId: string, source: string): Promise<string[]>;
 }
 
-/** Products of a source that a completed run did not see: what --prune deletes. */
-export async function unseenProductIds(prisma: PrismaClient, runId: string, source: string): Promise<string[]> {
-  const rows = await prisma.$queryRaw<{ id: string }[]>`
-    SELECT p.id::text AS id FROM products p
-    WHERE p.source = ${source}
-      AND NOT EXISTS (SELECT 1 FROM ingest_items i WHERE i.run_id = ${runId}::uuid AND i.item_key = p.external_id)`;
-  return rows.map((r) => r.id);
+const asRun = (row: { status: string; counts: unknown }) => row as unknown as IngestRunRow;
+
+export function ingestRunRepository(scope: Scope): IngestRunRepository {
+  const { q } = scope;
+  return {
+    async create(run) {
+      try {
+        return asRun(await q.ingestRun.create({ data: { ...run, status: 'running', heartbeatAt: new Date() } }));
+      } catch (error) {
+        // The partial unique index on running runs: someone started the same ingest just now.
+        if ((error as { code?: string }).code === 'P2002') return null;
+        throw error;
+      }
+    },
+
+    async open(fingerprint) {
+      const row = await q.ingestRun.findFirst({ where: { fingerprint, status: { not: 'completed' } }, orderBy: { startedAt: 'desc' } });
+      return row && asRun(row);
+    },
+
+    async claim(seen, owner) {
+      const { count } = await q.ingestRun.updateMany({
+        where: { id: seen.id, owner: seen.owner, heartbeatAt: seen.heartbeatAt },
+        data: { owner, heartbeatAt: new Date(), status: 'running', error: null, finishedAt: null },
+      });
+      return count === 1;
+    },
+
+    async heartbeat(runId, owner) {
+      await q.ingestRun.updateMany({ where: { id: runId, owner }, data: { heartbeatAt: new Date() } });
+    },
+
+    async get(runId) {
+      const row = await q.ingestRun.findUnique({ where: { id: runId } });
+      return row && asRun(row);
+    },
+
+    async list(limit) {
+      return (await q.ingestRun.findMany({ orderBy: { startedAt: 'desc' }, take: limit })).map(asRun);
+    },
+
+    async items(runId) {
+      const rows = await q.ingestItem.findMany({ where: { runId }, select: { itemKey: true, outcome: true } });
+      return rows.map((r) => ({ key: r.itemKey, outcome: r.outcome as ItemRecord['outcome'] }));
+    },
+
+    async setItemsTotal(runId, itemsTotal) {
+      await q.ingestRun.update({ where: { id: runId }, data: { itemsTotal } });
+    },
+
+    async recordItems(runId, page, items, failures, increments) {
+      await scope.atomic(async (tx) => {
+        if (items.length) {
+          await tx.ingestItem.createMany({
+            data: items.map((i) => ({ runId, itemKey: i.key, page, outcome: i.outcome, productId: i.productId, images: i.images as object[] })),
+            skipDuplicates: true,
+          });
+        }
+        if (failures.length) await tx.ingestFailure.createMany({ data: failures.map((f) => ({ ...f, runId, page })) });
+        const run = await tx.ingestRun.findUniqueOrThrow({ where: { id: runId }, select: { counts: true } });
+        const counts = { ...(run.counts as Record<string, number>) };
+        for (const [k, v] of Object.entries(increments)) counts[k] = (counts[k] ?? 0) + v;
+        await tx.ingestRun.update({ where: { id: runId }, data: { counts, itemsDone: { increment: items.length }, heartbeatAt: new Date() } });
+      });
+    },
+
+    async setPagesDone(runId, pagesDone) {
+      await q.ingestRun.update({ where: { id: runId }, data: { pagesDone, heartbeatAt: new Date() } });
+    },
+
+    async setCounts(runId, counts) {
+      await q.ingestRun.update({ where: { id: runId }, data: { counts } });
+    },
+
+    async finish(runId, status, error) {
+      await q.ingestRun.update({
+        where: { id: runId },
+        data: { status, error: error ?? null, finishedAt: status === 'completed' ? new Date() : null },
+      });
+    },
+
+    async failureSummary(runId, examples = 3) {
+      const groups = await q.ingestFailure.groupBy({ by: ['code'], where: { runId }, _count: { _all: true }, orderBy: { code: 'asc' } });
+      return Promise.all(
+        groups.map(async (g) => ({
+          code: g.code,
+          count: g._count._all,
+          examples: await q.ingestFailure.findMany({
+            where: { runId, code: g.code },
+            orderBy: { createdAt: 'asc' },
+            take: examples,
+            select: { itemKey: true, image: true, reason: true },
+          }),
+        })),
+      );
+    },
+
+    failures: (runId, limit) =>
+      q.ingestFailure.findMany({
+        where: { runId },
+        orderBy: { createdAt: 'asc' },
+        take: limit,
+        select: { itemKey: true, image: true, code: true, reason: true, page: true, createdAt: true },
+      }),
+
+    async nearDuplicateGroups(runId, limit) {
+      const rows = await q.$queryRaw<{ imageId: string; externalId: string | null; members: string[]; total: number }[]>`
+        WITH d AS (
+          SELECT e->>'ofImageId' AS image_id, i.item_key
+          FROM ingest_items i CROSS JOIN LATERAL jsonb_array_elements(i.images) e
+          WHERE i.run_id = ${runId}::uuid AND e->>'decision' = 'near_duplicate'
+        ), g AS (
+          SELECT image_id, array_agg(DISTINCT item_key ORDER BY item_key) AS members FROM d GROUP BY image_id
+        )
+        SELECT g.image_id AS "imageId", p.external_id AS "externalId", g.members, (count(*) OVER ())::int AS total
+        FROM g LEFT JOIN product_images pi ON pi.id::text = g.image_id LEFT JOIN products p ON p.id = pi.product_id
+        ORDER BY cardinality(g.members) DESC, g.image_id
+        LIMIT ${limit}`;
+      return { total: rows[0]?.total ?? 0, groups: rows.map(({ total: _total, ...g }) => g) };
+    },
+
+    async unseenProductIds(runId, source) {
+      const rows = await q.$queryRaw<{ id: string }[]>`
+        SELECT p.id::text AS id FROM products p
+        WHERE p.source = ${source}
+          AND NOT EXISTS (SELECT 1 FROM ingest_items i WHERE i.run_id = ${runId}::uuid AND i.item_key = p.external_id)`;
+      return rows.map((r) => r.id);
+    },
+  };
 }

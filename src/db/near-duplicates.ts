@@ -3,8 +3,10 @@
 // decisions taken about them.
 import { Prisma } from '../../generated/prisma/client.js';
 import { vectorToSql } from './floats.js';
+import type { PlannerStats } from './planner-stats.js';
+import type { Scope } from './scope.js';
 import type { VectorModel } from './types.js';
-import { METRICS, type Queryable } from './vectors.js';
+import { METRICS } from './vector-models.js';
 
 export interface NearDuplicateProbe {
   phash: string;
@@ -25,41 +27,6 @@ export interface NearDuplicateThresholds {
   maxDistance: number;
 }
 
-/** Nearest catalog images looked at per probe: a near-duplicate is among the very closest. */
-const NEIGHBOURS = 10;
-
-/**
- * For each probe, the closest catalog image within maxDistance (embedding) and maxHamming
- * (perceptual hash), if any. One statement for all probes; each probe's neighbours come from the
- * HNSW index (a scan of the hashes would grow with the catalog, batch after batch).
- */
-export async function findNearDuplicates(
-  q: Queryable,
-  model: VectorModel,
-  probes: NearDuplicateProbe[],
-  limits: NearDuplicateThresholds,
-): Promise<NearDuplicateMatch[]> {
-  if (probes.length === 0) return [];
-  const operator = Prisma.raw(METRICS[model.metric].operator);
-  const dim = Prisma.raw(String(model.dim));
-  return q.$queryRaw<NearDuplicateMatch[]>`
-    SELECT DISTINCT ON (q.i) (q.i - 1)::int AS probe, n.image_id::text AS "imageId", p.product_id::text AS "productId",
-           bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64))::int AS hamming, n.distance
-    FROM unnest(${probes.map((p) => p.phash)}::text[], ${probes.map((p) => vectorToSql(p.vector, model.dim))}::text[])
-         WITH ORDINALITY AS q(h, v, i)
-    CROSS JOIN LATERAL (
-      SELECT e.image_id, (e.embedding::vector(${dim}) ${operator} q.v::vector(${dim}))::float8 AS distance
-      FROM image_embeddings e
-      WHERE e.model_key = ${model.key}
-      ORDER BY e.embedding::vector(${dim}) ${operator} q.v::vector(${dim})
-      LIMIT ${NEIGHBOURS}
-    ) n
-    JOIN product_images p ON p.id = n.image_id
-    WHERE n.distance <= ${limits.maxDistance}
-      AND bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64)) <= ${limits.maxHamming}
-    ORDER BY q.i, n.distance, p.created_at`;
-}
-
 export interface NearDuplicateRecord {
   sha256: string;
   duplicateOf: string;
@@ -72,31 +39,77 @@ export interface NearDuplicateRecord {
   runId?: string | null;
 }
 
-export async function recordNearDuplicates(q: Queryable, records: NearDuplicateRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  await q.nearDuplicate.createMany({
-    data: records.map((r) => ({ ...r, runId: r.runId ?? null })),
-    skipDuplicates: true,
-  });
-}
-
 export interface KnownNearDuplicate {
   duplicateOf: string;
   /** Product of the image it duplicates. */
   ofProductId: string;
+  /** The newcomer as stored and its product (linked); null when it was skipped. */
   imageId: string | null;
+  productId: string | null;
   action: 'linked' | 'skipped';
   hamming: number;
   distance: number;
 }
 
-/** Decisions taken earlier about these bytes (so a second ingest reports them the same way). */
-export async function knownNearDuplicates(q: Queryable, sha256s: string[]): Promise<Map<string, KnownNearDuplicate>> {
-  if (sha256s.length === 0) return new Map();
-  const rows = await q.$queryRaw<(KnownNearDuplicate & { sha256: string })[]>`
-    SELECT n.sha256, n.duplicate_of::text AS "duplicateOf", p.product_id::text AS "ofProductId",
-           n.image_id::text AS "imageId", n.action, n.hamming, n.distance::float8 AS distance
-    FROM near_duplicates n JOIN product_images p ON p.id = n.duplicate_of
-    WHERE n.sha256 = ANY(${[...new Set(sha256s)]}::text[])`;
-  return new Map(rows.map(({ sha256, ...rest }) => [sha256.trim(), rest]));
+export interface NearDuplicateRepository {
+  /**
+   * For each probe, the closest catalog image within maxDistance (embedding) and maxHamming
+   * (perceptual hash), if any.
+   */
+  find(model: VectorModel, probes: NearDuplicateProbe[], limits: NearDuplicateThresholds): Promise<NearDuplicateMatch[]>;
+  record(records: NearDuplicateRecord[]): Promise<void>;
+  /** Decisions taken earlier about these bytes, by sha256 (so a second ingest reports them the same way). */
+  known(sha256s: string[]): Promise<Map<string, KnownNearDuplicate>>;
+  /** Decisions recorded in all. */
+  count(): Promise<number>;
+}
+
+/** Nearest catalog images looked at per probe: a near-duplicate is among the very closest. */
+const NEIGHBOURS = 10;
+
+export function nearDuplicateRepository(scope: Scope, stats: PlannerStats): NearDuplicateRepository {
+  const { q } = scope;
+  return {
+    async find(model, probes, limits) {
+      if (probes.length === 0) return [];
+      // Each probe's neighbours come from the HNSW index (a scan of the hashes would grow with
+      // the catalog, batch after batch), so the planner needs fresh statistics to use it.
+      await stats.fresh();
+      const operator = Prisma.raw(METRICS[model.metric].operator);
+      const dim = Prisma.raw(String(model.dim));
+      return q.$queryRaw<NearDuplicateMatch[]>`
+        SELECT DISTINCT ON (q.i) (q.i - 1)::int AS probe, n.image_id::text AS "imageId", p.product_id::text AS "productId",
+               bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64))::int AS hamming, n.distance
+        FROM unnest(${probes.map((p) => p.phash)}::text[], ${probes.map((p) => vectorToSql(p.vector, model.dim))}::text[])
+             WITH ORDINALITY AS q(h, v, i)
+        CROSS JOIN LATERAL (
+          SELECT e.image_id, (e.embedding::vector(${dim}) ${operator} q.v::vector(${dim}))::float8 AS distance
+          FROM image_embeddings e
+          WHERE e.model_key = ${model.key}
+          ORDER BY e.embedding::vector(${dim}) ${operator} q.v::vector(${dim})
+          LIMIT ${NEIGHBOURS}
+        ) n
+        JOIN product_images p ON p.id = n.image_id
+        WHERE n.distance <= ${limits.maxDistance}
+          AND bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64)) <= ${limits.maxHamming}
+        ORDER BY q.i, n.distance, p.created_at`;
+    },
+
+    async record(records) {
+      if (records.length === 0) return;
+      await q.nearDuplicate.createMany({ data: records.map((r) => ({ ...r, runId: r.runId ?? null })), skipDuplicates: true });
+    },
+
+    async known(sha256s) {
+      if (sha256s.length === 0) return new Map();
+      const rows = await q.$queryRaw<(KnownNearDuplicate & { sha256: string })[]>`
+        SELECT n.sha256, n.duplicate_of::text AS "duplicateOf", p.product_id::text AS "ofProductId",
+               n.image_id::text AS "imageId", n.product_id::text AS "productId", n.action, n.hamming, n.distance::float8 AS distance
+        FROM near_duplicates n JOIN product_images p ON p.id = n.duplicate_of
+        WHERE n.sha256 = ANY(${[...new Set(sha256s)]}::text[])`;
+      return new Map(rows.map(({ sha256, ...rest }) => [sha256.trim(), rest]));
+    },
+
+    count: () => q.nearDuplicate.count(),
+  };
 }

@@ -1,5 +1,7 @@
-import type { PrismaClient } from '../../generated/prisma/client.js';
-import { float32ToBytes } from './floats.js';
+// Searches as stored: the query's embedding and features, its parameters and hits, so that a
+// later rerankSearch can score the same query again without the image.
+import { base64ToFloat32, float32ToBytes } from './floats.js';
+import type { Scope } from './scope.js';
 
 /** A hit as stored with a search. */
 export interface StoredHit {
@@ -9,7 +11,6 @@ export interface StoredHit {
   score?: number;
 }
 
-/** A search as written; src/db/rerank-reads.ts reads it back for re-ranking. */
 export interface NewSearch {
   expiresAt: Date;
   modelKey: string;
@@ -20,27 +21,68 @@ export interface NewSearch {
   results: StoredHit[];
 }
 
-export async function saveSearch(prisma: PrismaClient, search: NewSearch): Promise<string> {
-  const row = await prisma.search.create({
-    data: {
-      expiresAt: search.expiresAt,
-      modelKey: search.modelKey,
-      queryImageHash: search.queryImageHash,
-      queryEmbedding: float32ToBytes(search.queryEmbedding),
-      queryFeatures: float32ToBytes(search.queryFeatures),
-      params: search.params as object,
-      results: search.results as unknown as object,
+/** What rerankSearch needs of a stored search (not its results). */
+export interface SearchToRerank {
+  id: string;
+  expiresAt: Date;
+  modelKey: string;
+  queryEmbedding: Float32Array;
+  queryFeatures: Float32Array;
+  params: Record<string, unknown>;
+}
+
+export interface SearchRepository {
+  /** Stores a search; returns its id. */
+  save(search: NewSearch): Promise<string>;
+  saveRerank(id: string, reranked: StoredHit[]): Promise<void>;
+  /** null when there is no such search. */
+  toRerank(id: string): Promise<SearchToRerank | null>;
+  /** Deletes searches that expired before `now`; returns how many. */
+  prune(now?: Date): Promise<number>;
+}
+
+export function searchRepository(scope: Scope): SearchRepository {
+  const { q } = scope;
+  return {
+    async save(search) {
+      const row = await q.search.create({
+        data: {
+          expiresAt: search.expiresAt,
+          modelKey: search.modelKey,
+          queryImageHash: search.queryImageHash,
+          queryEmbedding: float32ToBytes(search.queryEmbedding),
+          queryFeatures: float32ToBytes(search.queryFeatures),
+          params: search.params as object,
+          results: search.results as unknown as object,
+        },
+        select: { id: true },
+      });
+      return row.id;
     },
-    select: { id: true },
-  });
-  return row.id;
-}
 
-export async function saveRerank(prisma: PrismaClient, id: string, reranked: StoredHit[]): Promise<void> {
-  await prisma.search.update({ where: { id }, data: { reranked: reranked as unknown as object } });
-}
+    async saveRerank(id, reranked) {
+      await q.search.update({ where: { id }, data: { reranked: reranked as unknown as object } });
+    },
 
-/** Deletes expired searches; returns how many. */
-export async function pruneSearches(prisma: PrismaClient, now = new Date()): Promise<number> {
-  return (await prisma.search.deleteMany({ where: { expiresAt: { lt: now } } })).count;
+    async toRerank(id) {
+      // Float arrays as base64: see base64ToFloat32.
+      const [row] = await q.$queryRaw<{ expiresAt: Date; modelKey: string; embedding: string; features: string; params: Record<string, unknown> }[]>`
+        SELECT expires_at AS "expiresAt", model_key AS "modelKey", params,
+               encode(query_embedding, 'base64') AS embedding, encode(query_features, 'base64') AS features
+        FROM searches WHERE id = ${id}::uuid`;
+      if (!row) return null;
+      return {
+        id,
+        expiresAt: new Date(row.expiresAt),
+        modelKey: row.modelKey,
+        queryEmbedding: base64ToFloat32(row.embedding),
+        queryFeatures: base64ToFloat32(row.features),
+        params: row.params,
+      };
+    },
+
+    async prune(now = new Date()) {
+      return (await q.search.deleteMany({ where: { expiresAt: { lt: now } } })).count;
+    },
+  };
 }

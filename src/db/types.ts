@@ -1,5 +1,14 @@
-// The database edge's typed interface. Nothing here knows about GraphQL or ML runtimes.
-import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
+// The database edge's typed interface: the Database and the repositories behind it, the only
+// code that touches Prisma or SQL. Nothing here knows about GraphQL or ML runtimes.
+import type { CatalogReads } from './catalog-reads.js';
+import type { CatalogWrites } from './catalog-writes.js';
+import type { EmbeddingRepository } from './embeddings.js';
+import type { IngestRunRepository } from './ingest-runs.js';
+import type { NearDuplicateRepository } from './near-duplicates.js';
+import type { SearchRepository } from './searches.js';
+import type { ServerInfo } from './server-info.js';
+import type { VectorModelRepository } from './vector-models.js';
+import type { VectorSearch } from './vector-search.js';
 
 export type DatabaseKind = 'embedded' | 'postgres';
 
@@ -42,54 +51,44 @@ export interface NearestHit {
   distance: number;
 }
 
-export interface Database {
+export type CatalogRepository = CatalogReads & CatalogWrites;
+export type VectorRepository = EmbeddingRepository & VectorSearch;
+
+/** The repositories a unit of work gets, bound to its transaction. */
+export interface Repositories {
+  /** Products and images. */
+  catalog: CatalogRepository;
+  /** Embeddings and nearest-neighbour search. */
+  vectors: VectorRepository;
+  searches: SearchRepository;
+  ingestRuns: IngestRunRepository;
+  nearDuplicates: NearDuplicateRepository;
+}
+
+export interface Database extends Repositories {
   kind: DatabaseKind;
-  prisma: PrismaClient;
-  /** Applies pending SQL migrations (idempotent, safe with concurrent starters). Returns names applied. */
-  migrate(): Promise<string[]>;
-  /** Registers a model and creates its HNSW index if missing. */
-  ensureVectorModel(model: VectorModel): Promise<void>;
-  /** Top-k products by distance, one entry per product (its best image), filters applied in the scan. */
-  nearestProducts(query: NearestQuery): Promise<NearestHit[]>;
-  /**
-   * Inserts or replaces the embedding (and scorer features) of an image under a model.
-   * Pass `tx` (from prisma.$transaction(async (tx) => …)) to write inside your own transaction.
-   */
-  upsertEmbedding(
-    imageId: string,
-    model: VectorModel,
-    vector: Float32Array,
-    features: Float32Array,
-    tx?: Prisma.TransactionClient,
-  ): Promise<void>;
-  /** Batch form of upsertEmbedding (multi-row INSERT … ON CONFLICT; the last item per image wins). */
-  upsertEmbeddings(
-    model: VectorModel,
-    items: Array<{ imageId: string; vector: Float32Array; features: Float32Array }>,
-    tx?: Prisma.TransactionClient,
-  ): Promise<void>;
-  /** Stored embeddings of images, for "more like this" and re-ranking. */
-  getEmbeddings(
-    imageIds: string[],
-    model: VectorModel,
-  ): Promise<Map<string, { vector: Float32Array; features: Float32Array }>>;
-  /** HNSW parameters of a model's index (for catalogStats). */
-  indexInfo(model: VectorModel): Promise<{ name: string; m: number; efConstruction: number; efSearch: number } | null>;
-  /** EXPLAIN (COSTS OFF) of the statement nearestProducts runs for this query, same settings. */
-  explainNearest(query: NearestQuery): Promise<string>;
-  /** Server and pgvector versions, and whether filtered searches use iterative index scans. */
-  serverInfo(): Promise<{ serverVersion: string; vectorVersion: string | null; iterativeScan: boolean }>;
-  /**
-   * Refreshes planner statistics (ANALYZE products, product_images, image_embeddings). Without
-   * them the planner may skip the HNSW index, and PGlite never runs autovacuum. Searches run it
-   * by themselves after 200+ (and 10%+) new embeddings written through this object, and, on the
-   * embedded database, when pg_stat_user_tables shows big changes (checked every 10 s); call it
-   * after a bulk load so that the very next search is planned well.
-   */
-  analyze(): Promise<void>;
-  /** Cheap liveness check (SELECT 1) for /healthz; throws when the database is unreachable. */
-  ping(): Promise<void>;
   /** Embedded only: the PGlite data folder (<dataDir>/pgdata). */
   pgdataDir?: string;
+  /** Vector models and their HNSW indexes (registration runs its own transaction). */
+  models: VectorModelRepository;
+  /**
+   * Runs `work` in one transaction: what it writes through the repositories it is given commits
+   * together or not at all. Keep it short (PGlite has one connection).
+   */
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+  /** Applies pending SQL migrations (idempotent, safe with concurrent starters). Returns names applied. */
+  migrate(): Promise<string[]>;
+  /** Server and pgvector versions, and whether filtered searches use iterative index scans. */
+  serverInfo(): Promise<ServerInfo>;
+  /**
+   * Refreshes planner statistics (ANALYZE products, product_images, image_embeddings). Searches
+   * and near-duplicate lookups run it by themselves when the policy in planner-stats.ts says the
+   * statistics are stale; call it after a bulk load so that the very next search is planned well.
+   */
+  analyze(): Promise<void>;
+  /** The searched tables that changed enough since their last ANALYZE to need one (diagnostics). */
+  staleTables(): Promise<string[]>;
+  /** Cheap liveness check (SELECT 1); throws when the database is unreachable. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { ProductRecord } from '../db/product-writes.js';
+import type { ProductRecord } from '../db/index.js';
 
 // A catalog the project draws itself, so a fresh clone has something to search: tops in
 // 12 colours × 8 patterns × 3 cuts, each a unique look, rendered from SVG.

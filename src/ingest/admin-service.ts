@@ -1,19 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { isUuid, type CatalogService } from '../catalog/catalog-service.js';
-import type { ImageDecision, ImageInput, ProductImporter } from '../catalog/product-importer.js';
-import type { ProductView } from '../catalog/views.js';
-import { deleteImage, deleteProducts, productExists, productRecord, updateProductFields, type ProductRecord } from '../db/product-writes.js';
-import type { Database } from '../db/types.js';
+import { ProductEditor } from '../catalog/product-editor.js';
+import type { CatalogService } from '../catalog/catalog-service.js';
+import type { ProductImporter } from '../catalog/product-importer.js';
+import type { Database } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { MediaStore } from '../storage/media-store.js';
 import type { IngestJobView, IngestService } from './ingest-service.js';
 import type { IngestSpecInput } from './spec.js';
 
-export const MANUAL_SOURCE = 'manual';
-const MAX_PRICE = 9_999_999_999.99;
 const MAX_JOBS_LISTED = 100;
 
-/** Product fields as an admin sends them: undefined keeps a field (updates), null clears it. */
 /** startIngest's argument: one flat record for every kind of source (null = not given). */
 export interface IngestSourceFields {
   kind: 'api' | 'folder' | 'manifest';
@@ -34,101 +29,24 @@ export interface IngestSourceFields {
 
 type NonNullFields<T> = { [K in keyof T]: Exclude<T[K], null> };
 
-export interface ProductFieldsInput {
-  title?: string | null;
-  description?: string | null;
-  brand?: string | null;
-  category?: string | null;
-  colour?: string | null;
-  price?: number | null;
-  currency?: string | null;
-  attributes?: Record<string, unknown> | null;
-}
-
-export interface NewProductInput extends ProductFieldsInput {
-  title: string;
-  /** Default: a new UUID. */
-  externalId?: string | null;
-  /** Default: 'manual'. */
-  source?: string | null;
-}
-
-export interface ImageDecisionView {
-  sha256: string;
-  decision: ImageDecision['decision'];
-  imageId: string | null;
-  duplicateOfProductId: string | null;
-  duplicateOfImageId: string | null;
-  distance: number | null;
-}
-
-export interface ProductWriteView {
-  product: ProductView;
-  /** What became of each uploaded image, in upload order. */
-  images: ImageDecisionView[];
-}
-
 /**
- * The admin face of the catalog: product and image edits through the same write path as the
- * ingest (validation, dedupe, embedding, one transaction), and ingest jobs. Callers check the
- * admin key; `enabled` says whether one is configured at all.
+ * What the admin API offers: the product editor's edits (src/catalog) and ingest jobs. Callers
+ * check the admin key; `enabled` says whether one is configured at all.
  */
-export class AdminService {
+export class AdminService extends ProductEditor {
   constructor(
-    private readonly db: Database,
-    private readonly importer: ProductImporter,
-    private readonly media: MediaStore,
-    private readonly catalog: CatalogService,
+    db: Database,
+    importer: ProductImporter,
+    media: MediaStore,
+    catalog: CatalogService,
     private readonly ingest: IngestService,
     readonly options: { enabled: boolean },
-  ) {}
+  ) {
+    super(db, importer, media, catalog);
+  }
 
   get enabled(): boolean {
     return this.options.enabled;
-  }
-
-  async createProduct(input: NewProductInput, images: Buffer[]): Promise<ProductWriteView> {
-    const product: ProductRecord = {
-      ...checkFields(input),
-      title: requiredTitle(input.title),
-      source: input.source?.trim() || MANUAL_SOURCE,
-      externalId: input.externalId?.trim() || randomUUID(),
-    };
-    if (await productExists(this.db.prisma, product.source, product.externalId)) {
-      throw new AppError('CONFLICT', `A product ${product.externalId} of source "${product.source}" already exists: use updateProduct.`);
-    }
-    const result = await this.importer.import(product, images.map((bytes): ImageInput => ({ bytes })));
-    return { product: (await this.catalog.product(result.productId))!, images: result.images.map(decisionView) };
-  }
-
-  async updateProduct(id: string, input: ProductFieldsInput): Promise<ProductView> {
-    const patch = checkFields(input);
-    if (input.title !== undefined) patch.title = requiredTitle(input.title);
-    if (!isUuid(id) || !(await updateProductFields(this.db.prisma, id, patch))) throw notFound('product', id);
-    return (await this.catalog.product(id))!;
-  }
-
-  async deleteProduct(id: string): Promise<boolean> {
-    if (!isUuid(id)) throw notFound('product', id);
-    const { productIds, mediaPaths } = await deleteProducts(this.db.prisma, { id });
-    if (productIds.length === 0) throw notFound('product', id);
-    await Promise.all(mediaPaths.map((p) => this.media.remove(p)));
-    return true;
-  }
-
-  async addProductImages(productId: string, images: Buffer[]): Promise<ProductWriteView> {
-    if (images.length === 0) throw new AppError('BAD_USER_INPUT', 'Send at least one image.');
-    const product = isUuid(productId) ? await productRecord(this.db.prisma, productId) : null;
-    if (!product) throw notFound('product', productId);
-    const result = await this.importer.import(product, images.map((bytes) => ({ bytes })));
-    return { product: (await this.catalog.product(productId))!, images: result.images.map(decisionView) };
-  }
-
-  async removeProductImage(imageId: string): Promise<ProductView> {
-    const removed = isUuid(imageId) ? await deleteImage(this.db.prisma, imageId) : null;
-    if (!removed) throw notFound('image', imageId);
-    await this.media.remove(removed.mediaPath);
-    return (await this.catalog.product(removed.productId))!;
   }
 
   startIngest(source: IngestSourceFields): Promise<IngestJobView> {
@@ -153,43 +71,4 @@ export class AdminService {
     }
     return this.ingest.jobs(first);
   }
-}
-
-function decisionView(d: ImageDecision): ImageDecisionView {
-  const duplicate = d.decision === 'exact_duplicate' || d.decision === 'near_duplicate';
-  return {
-    sha256: d.sha256,
-    decision: d.decision,
-    imageId: d.decision === 'exact_duplicate' ? null : d.imageId,
-    duplicateOfProductId: duplicate ? d.ofProductId : null,
-    duplicateOfImageId: duplicate ? d.ofImageId : null,
-    distance: d.decision === 'near_duplicate' ? d.distance : null,
-  };
-}
-
-const notFound = (what: string, id: string) => new AppError('NOT_FOUND', `No ${what} with id ${id}.`);
-
-function requiredTitle(title: string | null | undefined): string {
-  const trimmed = title?.trim();
-  if (!trimmed) throw new AppError('BAD_USER_INPUT', 'title must not be empty.');
-  return trimmed;
-}
-
-/** Trims text, checks price and currency; keeps undefined (keep) apart from null (clear). */
-function checkFields(input: ProductFieldsInput): Partial<Omit<ProductRecord, 'source' | 'externalId'>> {
-  const text = (v: string | null | undefined) => (v === undefined ? undefined : v?.trim() || null);
-  if (input.price != null && (!Number.isFinite(input.price) || input.price < 0 || input.price > MAX_PRICE)) {
-    throw new AppError('BAD_USER_INPUT', `price must be between 0 and ${MAX_PRICE}.`);
-  }
-  const currency = text(input.currency)?.toUpperCase();
-  if (currency && !/^[A-Z]{3}$/.test(currency)) throw new AppError('BAD_USER_INPUT', 'currency must be an ISO 4217 code such as EUR.');
-  return {
-    description: text(input.description),
-    brand: text(input.brand),
-    category: text(input.category),
-    colour: text(input.colour),
-    price: input.price === undefined ? undefined : input.price === null ? null : Math.round(input.price * 100) / 100,
-    currency,
-    attributes: input.attributes === undefined ? undefined : (input.attributes ?? {}),
-  };
 }

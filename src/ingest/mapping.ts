@@ -2,7 +2,7 @@
 // image=path,attr.gender=gender`. Paths are dot-separated (`images.0.url`); `*` takes every
 // element of an array (`images.*.url`); `a|b` reads both (a text field takes the first value).
 import { AppError } from '../errors.js';
-import type { ProductRecord } from '../db/product-writes.js';
+import type { ProductRecord } from '../db/index.js';
 
 export const PRODUCT_FIELDS = ['id', 'title', 'description', 'brand', 'category', 'colour', 'price', 'currency', 'image'] as const;
 export type ProductField = (typeof PRODUCT_FIELDS)[number];

@@ -2,7 +2,7 @@ import GraphQLUpload from 'graphql-upload/GraphQLUpload.mjs';
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 import type { IngestJobView } from '../ingest/ingest-service.js';
-import type { ProductWriteView } from '../ingest/admin-service.js';
+import type { ProductWriteView } from '../catalog/product-editor.js';
 import type { ProductView } from '../catalog/views.js';
 import { IngestJob, IngestSourceInput, ProductInput, ProductUpdateInput, ProductWriteResult } from '../schema/admin.js';
 import { Product } from '../schema/product.js';

@@ -1,9 +1,7 @@
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { isUuid } from '../catalog/catalog-service.js';
 import type { ImageView, ProductView } from '../catalog/views.js';
-import { searchToRerank } from '../db/rerank-reads.js';
-import { saveRerank, saveSearch, type StoredHit } from '../db/searches.js';
-import type { Database, ProductFilter, VectorModel } from '../db/types.js';
+import type { Database, ProductFilter, StoredHit, VectorModel } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { validateImage } from '../images/index.js';
 import type { Models, Region } from '../ml/types.js';
@@ -79,7 +77,7 @@ export class SearchService {
     };
     // With re-ranking, one ANN query fetches the whole shortlist; its head is the plain result.
     const hits = await this.nearest(query.vector, params, request.rerank?.candidates ?? request.topK);
-    const id = await saveSearch(this.db.prisma, {
+    const id = await this.db.searches.save({
       expiresAt: new Date(Date.now() + this.options.searchTtlMs),
       modelKey: this.vectorModel.key,
       queryImageHash: query.imageHash,
@@ -97,7 +95,7 @@ export class SearchService {
     const started = performance.now();
     checkRange('candidates', candidates, 1, MAX_RERANK_CANDIDATES);
     checkRange('topK', topK, 1, Math.min(MAX_TOP_K, candidates));
-    const search = isUuid(searchId) ? await searchToRerank(this.db.prisma, searchId) : null;
+    const search = isUuid(searchId) ? await this.db.searches.toRerank(searchId) : null;
     if (!search) throw new AppError('NOT_FOUND', 'No search with that id.');
     if (search.expiresAt.getTime() < Date.now()) {
       throw new AppError('SEARCH_EXPIRED', 'That search has expired; run the search again.');
@@ -112,7 +110,7 @@ export class SearchService {
 
   /** The pairwise scorer over a shortlist, with features stored at ingest (no image is decoded). */
   private async rerank(id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number) {
-    const stored = await this.db.getEmbeddings(shortlist.map((h) => h.imageId), this.vectorModel);
+    const stored = await this.db.vectors.get(shortlist.map((h) => h.imageId), this.vectorModel);
     const scored = shortlist.filter((h) => stored.has(h.imageId));
     const scores = await this.models.score(queryFeatures, scored.map((h) => stored.get(h.imageId)!.features));
     const reranked = scored
@@ -120,7 +118,7 @@ export class SearchService {
       .sort((a, b) => b.score - a.score || a.distance - b.distance)
       .slice(0, topK);
     // Storing the new order and loading the products don't depend on each other.
-    const [, view] = await Promise.all([saveRerank(this.db.prisma, id, reranked), this.result(id, reranked, true, started)]);
+    const [, view] = await Promise.all([this.db.searches.saveRerank(id, reranked), this.result(id, reranked, true, started)]);
     return { ...view, tookMs: performance.now() - started };
   }
 
@@ -131,7 +129,7 @@ export class SearchService {
       const product = await this.catalog.product(source.productId);
       const image = product?.images[0];
       if (!image) throw new AppError('NOT_FOUND', 'No product with that id (or it has no image).');
-      const stored = (await this.db.getEmbeddings([image.id], this.vectorModel)).get(image.id);
+      const stored = (await this.db.vectors.get([image.id], this.vectorModel)).get(image.id);
       if (!stored) throw new AppError('NOT_FOUND', 'That product has no embedding with the current model yet.');
       return { ...stored, imageHash: null };
     }
@@ -141,7 +139,7 @@ export class SearchService {
   }
 
   private nearest(vector: Float32Array, params: SearchParams, k: number) {
-    return this.db.nearestProducts({
+    return this.db.vectors.nearest({
       model: this.vectorModel,
       vector,
       k,

@@ -5,13 +5,15 @@
 //     let t: Awaited<ReturnType<typeof open>>;
 //     beforeAll(async () => { t = await open(); });   // fresh, migrated database
 //     afterAll(() => t?.cleanup());
-//     it('…', async () => { await t.db.prisma.product.count(); });
+//     it('…', async () => { await t.db.catalog.countProducts(); });
 //   });
 //
 // embedded: PGlite in a fresh temp folder. postgres: a fresh database (vps_t_<random>) on the
 // server at TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres), dropped in
 // cleanup; listed only when that server answers and offers the `vector` extension, otherwise one
-// [skip] line (or a failure under REQUIRE_SYSTEM_DEPS=1, as in .ci/run).
+// [skip] line (or a failure under REQUIRE_SYSTEM_DEPS=1, as in .ci/run). `t.sql` reads and writes
+// tables directly, for assertions about the schema itself (postgres: a connection of its own;
+// embedded: the database's one PGlite connection, which nothing else can open).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,14 +23,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import pino from 'pino';
-import { openDatabase } from '../../src/db/index.js';
-import type { Database } from '../../src/db/types.js';
+import { createClient } from '../../src/db/client.js';
+import type { SqlConnection } from '../../src/db/connections.js';
+import { databaseOver, openDatabase, type Database, type OpenDatabaseOptions } from '../../src/db/index.js';
 import { needsSystem } from './system.js';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 export interface OpenedBackend {
   db: Database;
+  /** Plain SQL on the same database, beside the repositories (test assertions only). */
+  sql<T = Record<string, unknown>>(query: string, params?: unknown[]): Promise<T[]>;
   /** The postgres database's URL (undefined for embedded). */
   url?: string;
   /** A fresh temp folder (the embedded database lives in <dataDir>/pgdata). */
@@ -115,23 +120,39 @@ async function pgliteTemplate(): Promise<string> {
   return pgdata;
 }
 
+/** The Database and a SQL connection beside it (opened on first use). */
+async function openWithSql(opts: Pick<OpenDatabaseOptions, 'url' | 'dataDir' | 'efSearch' | 'migrationsDir'>) {
+  const client = await createClient({ url: opts.url, dataDir: opts.dataDir, logger });
+  const db = databaseOver(client, opts, logger);
+  let conn: Promise<SqlConnection> | undefined;
+  return {
+    db,
+    sql: async <T,>(query: string, params?: unknown[]) => (await (conn ??= client.connectForMigrations())).query<T>(query, params),
+    async close() {
+      if (conn) await (await conn).release();
+      await db.close();
+    },
+  };
+}
+
 async function openEmbedded(opts: OpenOptions = {}): Promise<OpenedBackend> {
   const template = await pgliteTemplate();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'vps-test-'));
   await cp(template, path.join(dataDir, 'pgdata'), { recursive: true });
-  const db = await openDatabase({ dataDir, efSearch: opts.efSearch ?? 100, logger, migrationsDir: opts.migrationsDir });
+  const { db, sql, close } = await openWithSql({ dataDir, efSearch: opts.efSearch ?? 100, migrationsDir: opts.migrationsDir });
   try {
     if (opts.migrate !== false) await db.migrate();
   } catch (err) {
-    await db.close();
+    await close();
     await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
   return {
     db,
+    sql,
     dataDir,
     async cleanup() {
-      await db.close();
+      await close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -158,26 +179,28 @@ async function openPostgres(opts: OpenOptions = {}): Promise<OpenedBackend> {
     await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     await rm(dataDir, { recursive: true, force: true });
   };
-  let db: Database;
+  let opened: Awaited<ReturnType<typeof openWithSql>>;
   try {
-    db = await openDatabase({ url, dataDir, efSearch: opts.efSearch ?? 100, logger, migrationsDir: opts.migrationsDir });
+    opened = await openWithSql({ url, dataDir, efSearch: opts.efSearch ?? 100, migrationsDir: opts.migrationsDir });
   } catch (err) {
     await drop();
     throw new Error(`cannot open test database on ${redact(url)}: ${(err as Error).message}`, { cause: err });
   }
+  const { db, sql, close } = opened;
   try {
     if (opts.migrate !== false) await db.migrate();
   } catch (err) {
-    await db.close();
+    await close();
     await drop();
     throw err;
   }
   return {
     db,
+    sql,
     url,
     dataDir,
     async cleanup() {
-      await db.close();
+      await close();
       await drop();
     },
   };

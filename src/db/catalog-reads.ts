@@ -1,0 +1,144 @@
+// Reads of the catalog: products with their images (as plain fields: price a number, currency
+// without CHAR padding), pages of a filtered listing, counts, images by content hash.
+import { Prisma, type Product, type ProductImage } from '../../generated/prisma/client.js';
+import type { ProductRecord } from './catalog-writes.js';
+import { productFilterSql, whereSql } from './product-filter.js';
+import type { Scope } from './scope.js';
+import type { ProductFilter } from './types.js';
+
+export interface StoredImage {
+  id: string;
+  productId: string;
+  sha256: string;
+  phash: string;
+  width: number;
+  height: number;
+  mediaPath: string;
+  position: number;
+  sourceUrl: string | null;
+  createdAt: Date;
+}
+
+export interface StoredProduct extends Required<ProductRecord> {
+  id: string;
+  /** In position order. */
+  images: StoredImage[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface KnownImage {
+  imageId: string;
+  productId: string;
+  source: string;
+  externalId: string;
+}
+
+export interface ProductListing {
+  /** In creation order. */
+  products: StoredProduct[];
+  hasNextPage: boolean;
+}
+
+export interface CatalogReads {
+  product(id: string): Promise<StoredProduct | null>;
+  /** Products by id; ids that do not exist are left out. */
+  products(ids: string[]): Promise<StoredProduct[]>;
+  productByKey(source: string, externalId: string): Promise<StoredProduct | null>;
+  /** `first` products matching the filter, in creation order, after the product `afterId`. */
+  listProducts(filter: ProductFilter, first: number, afterId: string | null): Promise<ProductListing>;
+  countProducts(filter?: ProductFilter): Promise<number>;
+  countImages(): Promise<number>;
+  /** Catalog images with these sha256s (the catalog-wide exact-duplicate check). */
+  imagesBySha256(sha256s: string[]): Promise<Map<string, KnownImage>>;
+  /** External id → product id of a source's products that have an image embedded under the model. */
+  embeddedProductIds(source: string, modelKey: string): Promise<Map<string, string>>;
+}
+
+/** A stored product row as plain fields. */
+export function recordOf(row: Product): Required<ProductRecord> {
+  return {
+    source: row.source,
+    externalId: row.externalId,
+    title: row.title,
+    description: row.description,
+    brand: row.brand,
+    category: row.category,
+    colour: row.colour,
+    price: row.price === null ? null : Number(row.price),
+    currency: row.currency?.trim() ?? null,
+    attributes: (row.attributes ?? {}) as Record<string, unknown>,
+  };
+}
+
+function storedProduct(row: Product & { images: ProductImage[] }): StoredProduct {
+  return {
+    id: row.id,
+    ...recordOf(row),
+    images: [...row.images].sort((a, b) => a.position - b.position),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+export function catalogReads(scope: Scope): CatalogReads {
+  const { q } = scope;
+  const byIds = async (ids: string[]) => {
+    const rows = await q.product.findMany({ where: { id: { in: ids } }, include: { images: true } });
+    return rows.map(storedProduct);
+  };
+  return {
+    async product(id) {
+      const row = await q.product.findUnique({ where: { id }, include: { images: true } });
+      return row && storedProduct(row);
+    },
+
+    products: byIds,
+
+    async productByKey(source, externalId) {
+      const row = await q.product.findUnique({ where: { source_externalId: { source, externalId } }, include: { images: true } });
+      return row && storedProduct(row);
+    },
+
+    async listProducts(filter, first, afterId) {
+      const conds = productFilterSql(filter);
+      if (afterId) {
+        // No rows after a cursor whose product is gone (the comparison with NULL fails).
+        conds.push(Prisma.sql`(p.created_at, p.id) > (SELECT c.created_at, c.id FROM products c WHERE c.id = ${afterId}::uuid)`);
+      }
+      const page = await q.$queryRaw<{ id: string }[]>`
+        SELECT p.id::text AS id FROM products p ${whereSql(conds)}
+        ORDER BY p.created_at, p.id
+        LIMIT ${first + 1}`;
+      const ids = page.slice(0, first).map((r) => r.id);
+      const found = new Map((await byIds(ids)).map((p) => [p.id, p]));
+      return { products: ids.flatMap((id) => found.get(id) ?? []), hasNextPage: page.length > first };
+    },
+
+    async countProducts(filter) {
+      const [row] = await q.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM products p ${whereSql(productFilterSql(filter))}`;
+      return row?.n ?? 0;
+    },
+
+    countImages: () => q.productImage.count(),
+
+    async imagesBySha256(sha256s) {
+      if (sha256s.length === 0) return new Map();
+      const rows = await q.productImage.findMany({
+        where: { sha256: { in: [...new Set(sha256s)] } },
+        select: { id: true, sha256: true, productId: true, product: { select: { source: true, externalId: true } } },
+      });
+      return new Map(
+        rows.map((r) => [r.sha256, { imageId: r.id, productId: r.productId, source: r.product.source, externalId: r.product.externalId }]),
+      );
+    },
+
+    async embeddedProductIds(source, modelKey) {
+      const rows = await q.product.findMany({
+        where: { source, images: { some: { embeddings: { some: { modelKey } } } } },
+        select: { id: true, externalId: true },
+      });
+      return new Map(rows.map((r) => [r.externalId, r.id]));
+    },
+  };
+}

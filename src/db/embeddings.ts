@@ -1,0 +1,64 @@
+// Embedding I/O: each image's vector (searched) and scorer features (re-ranking), per model.
+import { Prisma } from '../../generated/prisma/client.js';
+import { base64ToFloat32, float32ToBytes, vectorFromSql, vectorToSql } from './floats.js';
+import type { PlannerStats } from './planner-stats.js';
+import type { Scope } from './scope.js';
+import type { VectorModel } from './types.js';
+import { validateModel } from './vector-models.js';
+
+export interface EmbeddingInput {
+  imageId: string;
+  vector: Float32Array;
+  features: Float32Array;
+}
+
+export interface StoredEmbedding {
+  vector: Float32Array;
+  features: Float32Array;
+}
+
+export interface EmbeddingRepository {
+  /** Inserts or replaces embeddings (multi-row INSERT … ON CONFLICT; the last item per image wins). */
+  upsert(model: VectorModel, items: EmbeddingInput[]): Promise<void>;
+  /** Stored embeddings of images, for "more like this" and re-ranking. */
+  get(imageIds: string[], model: VectorModel): Promise<Map<string, StoredEmbedding>>;
+  /** Embeddings stored under a model (all models when none is given). */
+  count(modelKey?: string): Promise<number>;
+}
+
+const UPSERT_CHUNK = 500;
+
+export function embeddingRepository(scope: Scope, stats: PlannerStats): EmbeddingRepository {
+  return {
+    async upsert(model, items) {
+      validateModel(model);
+      // One statement can't update a row twice: the last item for an image wins.
+      const unique = [...new Map(items.map((it) => [it.imageId, it])).values()];
+      for (let i = 0; i < unique.length; i += UPSERT_CHUNK) {
+        const rows = unique
+          .slice(i, i + UPSERT_CHUNK)
+          .map((it) => Prisma.sql`(${it.imageId}::uuid, ${model.key}, ${vectorToSql(it.vector, model.dim)}::vector, ${float32ToBytes(it.features)})`);
+        await scope.q.$executeRaw`
+          INSERT INTO image_embeddings (image_id, model_key, embedding, features)
+          VALUES ${Prisma.join(rows)}
+          ON CONFLICT (image_id, model_key) DO UPDATE
+            SET embedding = EXCLUDED.embedding, features = EXCLUDED.features, created_at = CURRENT_TIMESTAMP`;
+      }
+      stats.wrote(items.length);
+    },
+
+    async get(imageIds, model) {
+      const out = new Map<string, StoredEmbedding>();
+      if (imageIds.length === 0) return out;
+      // Features as base64: see base64ToFloat32.
+      const rows = await scope.q.$queryRaw<{ imageId: string; embedding: string; features: string }[]>`
+        SELECT image_id::text AS "imageId", embedding::text AS embedding, encode(features, 'base64') AS features
+        FROM image_embeddings
+        WHERE model_key = ${model.key} AND image_id = ANY(${[...new Set(imageIds)]}::uuid[])`;
+      for (const r of rows) out.set(r.imageId, { vector: vectorFromSql(r.embedding), features: base64ToFloat32(r.features) });
+      return out;
+    },
+
+    count: (modelKey) => scope.q.imageEmbedding.count(modelKey === undefined ? undefined : { where: { modelKey } }),
+  };
+}
