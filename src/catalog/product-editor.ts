@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Database, ProductPatch, ProductRecord } from '../db/index.js';
+import type { Database } from '../db/index.js';
+import { productPatchSchema, type ProductFieldsInput, type ProductPatch, type ProductRecord } from '../db/product-fields.js';
 import { AppError } from '../errors.js';
 import type { MediaStore } from '../storage/media-store.js';
 import { isUuid, type CatalogService } from './catalog-service.js';
@@ -8,20 +9,8 @@ import type { ProductImporter } from './product-importer.js';
 import type { ProductView } from './views.js';
 
 export const MANUAL_SOURCE = 'manual';
-const MAX_PRICE = 9_999_999_999.99;
 
-/** Product fields as an admin sends them: undefined keeps a field (updates), null clears it. */
-export interface ProductFieldsInput {
-  title?: string | null;
-  description?: string | null;
-  brand?: string | null;
-  category?: string | null;
-  colour?: string | null;
-  price?: number | null;
-  currency?: string | null;
-  attributes?: Record<string, unknown> | null;
-}
-
+/** A new product as an admin sends it (ProductFieldsInput: undefined keeps a field, null clears it). */
 export interface NewProductInput extends ProductFieldsInput {
   title: string;
   /** Default: a new UUID. */
@@ -123,21 +112,9 @@ function requiredTitle(title: string | null | undefined): string {
   return trimmed;
 }
 
-/** Trims text, checks price and currency; keeps undefined (keep) apart from null (clear). */
+/** The fields normalised by the product's schema; BAD_USER_INPUT with the first problem otherwise. */
 function checkFields(input: ProductFieldsInput): ProductPatch {
-  const text = (v: string | null | undefined) => (v === undefined ? undefined : v?.trim() || null);
-  if (input.price != null && (!Number.isFinite(input.price) || input.price < 0 || input.price > MAX_PRICE)) {
-    throw new AppError('BAD_USER_INPUT', `price must be between 0 and ${MAX_PRICE}.`);
-  }
-  const currency = text(input.currency)?.toUpperCase();
-  if (currency && !/^[A-Z]{3}$/.test(currency)) throw new AppError('BAD_USER_INPUT', 'currency must be an ISO 4217 code such as EUR.');
-  return {
-    description: text(input.description),
-    brand: text(input.brand),
-    category: text(input.category),
-    colour: text(input.colour),
-    price: input.price === undefined ? undefined : input.price === null ? null : Math.round(input.price * 100) / 100,
-    currency,
-    attributes: input.attributes === undefined ? undefined : (input.attributes ?? {}),
-  };
+  const parsed = productPatchSchema.safeParse(input);
+  if (!parsed.success) throw new AppError('BAD_USER_INPUT', parsed.error.issues[0]!.message);
+  return parsed.data;
 }

@@ -13,21 +13,9 @@ export interface ImageView {
   sha256: string;
 }
 
-export interface ProductView {
-  id: string;
-  externalId: string;
-  source: string;
-  title: string;
-  description: string | null;
-  brand: string | null;
-  category: string | null;
-  colour: string | null;
-  price: number | null;
-  currency: string | null;
-  attributes: Record<string, unknown>;
+/** A product as stored (src/db/product-fields.ts names its fields), its images as views. */
+export interface ProductView extends Omit<StoredProduct, 'images'> {
   images: ImageView[];
-  createdAt: Date;
-  updatedAt: Date;
 }
 
 export function imageView(image: StoredImage, media: MediaStore): ImageView {
@@ -41,21 +29,6 @@ export function imageView(image: StoredImage, media: MediaStore): ImageView {
   };
 }
 
-export function productView(product: StoredProduct, media: MediaStore): ProductView {
-  return {
-    id: product.id,
-    externalId: product.externalId,
-    source: product.source,
-    title: product.title,
-    description: product.description,
-    brand: product.brand,
-    category: product.category,
-    colour: product.colour,
-    price: product.price,
-    currency: product.currency,
-    attributes: product.attributes,
-    images: product.images.map((i) => imageView(i, media)),
-    createdAt: product.createdAt,
-    updatedAt: product.updatedAt,
-  };
+export function productView({ images, ...product }: StoredProduct, media: MediaStore): ProductView {
+  return { ...product, images: images.map((i) => imageView(i, media)) };
 }

@@ -1,7 +1,7 @@
 // Reads of the catalog: products with their images (as plain fields: price a number, currency
 // without CHAR padding), pages of a filtered listing, counts, images by content hash.
 import { Prisma, type Product, type ProductImage } from '../../generated/prisma/client.js';
-import type { ProductRecord } from './catalog-writes.js';
+import { PRODUCT_FIELD_NAMES, PRODUCT_FIELDS, type ProductFieldKind, type ProductRecord } from './product-fields.js';
 import { productFilterSql, whereSql } from './product-filter.js';
 import type { Scope } from './scope.js';
 import type { ProductFilter } from './types.js';
@@ -55,20 +55,22 @@ export interface CatalogReads {
   embeddedProductIds(source: string, modelKey: string): Promise<Map<string, string>>;
 }
 
-/** A stored product row as plain fields. */
+/** A column's value as a plain field value. */
+function plain(kind: ProductFieldKind, value: unknown): unknown {
+  if (value === null) return kind === 'attributes' ? {} : null;
+  if (kind === 'price') return Number(value);
+  // CHAR(3) comes back padded when it holds fewer letters.
+  if (kind === 'currency') return (value as string).trim();
+  return value;
+}
+
+/** A stored product row as plain fields (price a number, currency without CHAR padding). */
 export function recordOf(row: Product): Required<ProductRecord> {
   return {
     source: row.source,
     externalId: row.externalId,
-    title: row.title,
-    description: row.description,
-    brand: row.brand,
-    category: row.category,
-    colour: row.colour,
-    price: row.price === null ? null : Number(row.price),
-    currency: row.currency?.trim() ?? null,
-    attributes: (row.attributes ?? {}) as Record<string, unknown>,
-  };
+    ...Object.fromEntries(PRODUCT_FIELD_NAMES.map((f) => [f, plain(PRODUCT_FIELDS[f].kind, row[f])])),
+  } as Required<ProductRecord>;
 }
 
 function storedProduct(row: Product & { images: ProductImage[] }): StoredProduct {

@@ -4,22 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { embeddingRepository } from './embeddings.js';
+import { PRODUCT_FIELD_NAMES, PRODUCT_FIELDS, type ProductPatch, type ProductRecord } from './product-fields.js';
 import type { PlannerStats } from './planner-stats.js';
 import { transactionScope, type Scope } from './scope.js';
 import type { VectorModel } from './types.js';
-
-export interface ProductRecord {
-  source: string;
-  externalId: string;
-  title: string;
-  description?: string | null;
-  brand?: string | null;
-  category?: string | null;
-  colour?: string | null;
-  price?: number | null;
-  currency?: string | null;
-  attributes?: Record<string, unknown>;
-}
+import { recordOf } from './catalog-reads.js';
 
 /** A new image of a product, already validated, stored as media and embedded. */
 export interface ImageRecord {
@@ -48,8 +37,6 @@ export interface SavedProduct {
   imageIds: string[];
 }
 
-export type ProductPatch = Partial<Omit<ProductRecord, 'source' | 'externalId'>>;
-
 export interface CatalogWrites {
   /**
    * Inserts or updates products keyed by (source, externalId) and appends their new images with
@@ -65,26 +52,19 @@ export interface CatalogWrites {
   deleteImage(imageId: string): Promise<{ productId: string; mediaPath: string } | null>;
 }
 
-const FIELDS = ['title', 'description', 'brand', 'category', 'colour', 'currency'] as const;
+type ProductData = { [F in keyof ProductPatch]-?: Exclude<ProductPatch[F], undefined> } & { title: string };
 
-const productData = (p: ProductRecord) => ({
-  title: p.title,
-  description: p.description ?? null,
-  brand: p.brand ?? null,
-  category: p.category ?? null,
-  colour: p.colour ?? null,
-  price: p.price ?? null,
-  currency: p.currency ?? null,
-  attributes: (p.attributes ?? {}) as object,
-});
+/** Every field of a record, absent ones empty. */
+const productData = (p: ProductRecord): ProductData =>
+  Object.fromEntries(PRODUCT_FIELD_NAMES.map((f) => [f, p[f] ?? (f === 'attributes' ? {} : null)])) as ProductData;
 
 type ProductRow = Awaited<ReturnType<Prisma.TransactionClient['product']['findFirstOrThrow']>>;
 
-function differs(row: ProductRow, data: ReturnType<typeof productData>): boolean {
-  return (
-    FIELDS.some((f) => (f === 'currency' ? row.currency?.trim() ?? null : (row[f] ?? null)) !== data[f]) ||
-    (row.price === null ? null : Number(row.price)) !== data.price ||
-    JSON.stringify(row.attributes) !== JSON.stringify(data.attributes)
+/** Whether a stored row differs from the record's fields (compared as plain values). */
+function differs(row: ProductRow, data: ProductData): boolean {
+  const stored = recordOf(row);
+  return PRODUCT_FIELD_NAMES.some((f) =>
+    PRODUCT_FIELDS[f].kind === 'attributes' ? JSON.stringify(row.attributes) !== JSON.stringify(data.attributes) : stored[f] !== data[f],
   );
 }
 
@@ -114,7 +94,7 @@ export function catalogWrites(scope: Scope, stats: PlannerStats): CatalogWrites 
           let change: SavedProduct['change'];
           if (!row) {
             productId = randomUUID();
-            creates.push({ id: productId, source: product.source, externalId: product.externalId, ...data });
+            creates.push({ id: productId, source: product.source, externalId: product.externalId, ...data, attributes: data.attributes as object });
             // A later write of the same key in this batch sees it as existing.
             byKey.set(key, { id: productId, source: product.source, externalId: product.externalId, ...data } as unknown as ProductRow);
             change = 'created';
@@ -122,7 +102,7 @@ export function catalogWrites(scope: Scope, stats: PlannerStats): CatalogWrites 
             productId = row.id;
             const changed = differs(row, data);
             if (changed || newImages.length > 0) {
-              await tx.product.update({ where: { id: productId }, data: changed ? data : { updatedAt: new Date() } });
+              await tx.product.update({ where: { id: productId }, data: changed ? { ...data, attributes: data.attributes as object } : { updatedAt: new Date() } });
             }
             change = changed || newImages.length > 0 ? 'updated' : 'unchanged';
           }

@@ -18,7 +18,8 @@ import { vectorSearch } from './vector-search.js';
 
 export type * from './types.js';
 export type { KnownImage, StoredImage, StoredProduct } from './catalog-reads.js';
-export type { ImageRecord, ProductPatch, ProductRecord, ProductWrite, SavedProduct } from './catalog-writes.js';
+export type { ImageRecord, ProductWrite, SavedProduct } from './catalog-writes.js';
+export type { ProductPatch, ProductRecord } from './product-fields.js';
 export type { FailureRecord, IngestRunRow, ItemRecord, NearDuplicateGroup } from './ingest-runs.js';
 export type { KnownNearDuplicate, NearDuplicateRecord } from './near-duplicates.js';
 export type { NewSearch, StoredHit } from './searches.js';

@@ -1,10 +1,14 @@
 // Which field of a source record feeds which product field: `--map id=id,title=productDisplayName,
 // image=path,attr.gender=gender`. Paths are dot-separated (`images.0.url`); `*` takes every
 // element of an array (`images.*.url`); `a|b` reads both (a text field takes the first value).
+import { MAX_PRICE, PRODUCT_FIELD_NAMES, PRODUCT_FIELDS as STORED_FIELDS, productPatchSchema, type ProductFieldName, type ProductRecord } from '../db/product-fields.js';
 import { AppError } from '../errors.js';
-import type { ProductRecord } from '../db/index.js';
 
-export const PRODUCT_FIELDS = ['id', 'title', 'description', 'brand', 'category', 'colour', 'price', 'currency', 'image'] as const;
+/** The product's fields read from one path each (attributes are read per name: attr.<name>). */
+const MAPPED_FIELDS = PRODUCT_FIELD_NAMES.filter((f): f is Exclude<ProductFieldName, 'attributes'> => f !== 'attributes');
+
+/** What --map can name: the item's id, the product's fields, its images. */
+export const PRODUCT_FIELDS = ['id', ...MAPPED_FIELDS, 'image'] as const;
 export type ProductField = (typeof PRODUCT_FIELDS)[number];
 
 export interface FieldMap {
@@ -83,8 +87,6 @@ export type MappedItem =
   | { ok: true; key: string; product: ProductRecord; imageRefs: string[] }
   | { ok: false; key: string | null; code: 'MISSING_FIELD' | 'BAD_FIELD'; reason: string };
 
-const MAX_PRICE = 9_999_999_999.99;
-
 /** One source record → a product and its image references (URLs or paths, not yet resolved). */
 export function mapRecord(record: unknown, map: FieldMap, source: string): MappedItem {
   const f = map.fields;
@@ -93,18 +95,24 @@ export function mapRecord(record: unknown, map: FieldMap, source: string): Mappe
   const title = text(record, f.title);
   if (!title) return { ok: false, key, code: 'MISSING_FIELD', reason: `no title (field "${f.title}")` };
 
-  const priceText = text(record, f.price);
-  let price: number | null = null;
-  if (priceText !== null) {
-    price = Number(priceText.replace(/[^\d.-]/g, ''));
-    if (!/\d/.test(priceText) || !Number.isFinite(price) || price < 0 || price > MAX_PRICE) {
-      return { ok: false, key, code: 'BAD_FIELD', reason: `price "${priceText}" is not a number from 0 to ${MAX_PRICE}` };
-    }
-    price = Math.round(price * 100) / 100;
+  const raw = Object.fromEntries(MAPPED_FIELDS.map((field) => [field, text(record, f[field])])) as Record<(typeof MAPPED_FIELDS)[number], string | null>;
+  // Prices come as text ("1,299.00", "₹ 499"): the number in it.
+  const priceText = raw.price;
+  const price = priceText === null ? null : /\d/.test(priceText) ? Number(priceText.replace(/[^\d.-]/g, '')) : NaN;
+
+  const attributes: Record<string, unknown> = {};
+  for (const [name, path] of Object.entries(map.attributes)) {
+    const value = valuesAt(record, path).find((v) => !isBlank(v));
+    if (value !== undefined) attributes[name] = typeof value === 'string' ? value.trim() : value;
   }
-  const currency = text(record, f.currency)?.toUpperCase() ?? null;
-  if (currency !== null && !/^[A-Z]{3}$/.test(currency)) {
-    return { ok: false, key, code: 'BAD_FIELD', reason: `currency "${currency}" is not an ISO 4217 code` };
+  const parsed = productPatchSchema.safeParse({ ...raw, price, attributes });
+  if (!parsed.success) {
+    const field = parsed.error.issues[0]!.path[0] as ProductFieldName;
+    const reason =
+      STORED_FIELDS[field].kind === 'price'
+        ? `price "${priceText}" is not a number from 0 to ${MAX_PRICE}`
+        : `currency "${raw.currency?.toUpperCase()}" is not an ISO 4217 code`;
+    return { ok: false, key, code: 'BAD_FIELD', reason };
   }
 
   // A list field counts as its elements; a text field may hold several references separated by '|'.
@@ -114,26 +122,10 @@ export function mapRecord(record: unknown, map: FieldMap, source: string): Mappe
     .map((v) => v.trim())
     .filter(Boolean);
 
-  const attributes: Record<string, unknown> = {};
-  for (const [name, path] of Object.entries(map.attributes)) {
-    const value = valuesAt(record, path).find((v) => !isBlank(v));
-    if (value !== undefined) attributes[name] = typeof value === 'string' ? value.trim() : value;
-  }
   return {
     ok: true,
     key,
     imageRefs: [...new Set(imageRefs)],
-    product: {
-      source,
-      externalId: key,
-      title,
-      description: text(record, f.description),
-      brand: text(record, f.brand),
-      category: text(record, f.category),
-      colour: text(record, f.colour),
-      price,
-      currency,
-      attributes,
-    },
+    product: { ...parsed.data, source, externalId: key, title },
   };
 }

@@ -1,32 +1,35 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { PRODUCT_FIELD_NAMES, PRODUCT_FIELDS, type ProductFieldName, type ProductFieldsInput } from '../db/product-fields.js';
 import { Product } from './product.js';
 
+const GRAPHQL_TYPES = { text: () => String, price: () => Float, currency: () => String, attributes: () => GraphQLJSONObject } as const;
+
+/** Declares the product's fields (src/db/product-fields.ts) on an input class, each nullable. */
+function productFields(target: { prototype: object }, options: { skip?: ProductFieldName[]; descriptions?: Partial<Record<ProductFieldName, string>> }) {
+  for (const name of PRODUCT_FIELD_NAMES) {
+    if (options.skip?.includes(name)) continue;
+    Field(GRAPHQL_TYPES[PRODUCT_FIELDS[name].kind], { nullable: true, description: options.descriptions?.[name] })(target.prototype, name);
+  }
+}
+
 @InputType({ description: 'A new product. Omitted fields stay empty.' })
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the interface below types the fields productFields() adds
 export class ProductInput {
   @Field(() => String) title!: string;
   @Field(() => String, { nullable: true, description: 'The store’s id (SKU); default: a new UUID.' }) externalId?: string | null;
   @Field(() => String, { nullable: true, description: 'Default "manual".' }) source?: string | null;
-  @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => String, { nullable: true }) brand?: string | null;
-  @Field(() => String, { nullable: true }) category?: string | null;
-  @Field(() => String, { nullable: true }) colour?: string | null;
-  @Field(() => Float, { nullable: true }) price?: number | null;
-  @Field(() => String, { nullable: true, description: 'ISO 4217 code.' }) currency?: string | null;
-  @Field(() => GraphQLJSONObject, { nullable: true }) attributes?: Record<string, unknown> | null;
 }
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- the product's fields, as productFields() declares them
+export interface ProductInput extends Omit<ProductFieldsInput, 'title'> {}
+productFields(ProductInput, { skip: ['title'], descriptions: { currency: 'ISO 4217 code.' } });
 
 @InputType({ description: 'Fields to change: an omitted field is kept, null clears it (title cannot be cleared).' })
-export class ProductUpdateInput {
-  @Field(() => String, { nullable: true }) title?: string | null;
-  @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => String, { nullable: true }) brand?: string | null;
-  @Field(() => String, { nullable: true }) category?: string | null;
-  @Field(() => String, { nullable: true }) colour?: string | null;
-  @Field(() => Float, { nullable: true }) price?: number | null;
-  @Field(() => String, { nullable: true }) currency?: string | null;
-  @Field(() => GraphQLJSONObject, { nullable: true }) attributes?: Record<string, unknown> | null;
-}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- as for ProductInput
+export class ProductUpdateInput {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- as for ProductInput
+export interface ProductUpdateInput extends ProductFieldsInput {}
+productFields(ProductUpdateInput, {});
 
 export enum ImageDecisionKind {
   NEW = 'new',
