@@ -1,0 +1,174 @@
+// A quick, database-free measure of one or more models folders on a catalog, for model research:
+// every catalog photo embedded once through the service's own preprocessing and onnxruntime
+// sessions, queries answered by an exact scan (the figures `npm run eval` reports for `exact`,
+// which ANN matches to 0.998), the pairwise scorer over the top 50 as `ann+rerank` does. Minutes
+// instead of the full harness's ingest, so that each training change can be measured.
+//
+//   npx tsx bench/model-eval.ts --models models,/tmp/runs/e30 \
+//     --catalog ../shared/datasets/myntra/styles.csv --map id=id,title=productDisplayName,category=articleType,colour=baseColour,image=path \
+//     --distort 1000 --seed 1 --queries tmp/queries-s11/queries.csv \
+//     --shopper ../shared/datasets/clothing-cc0/labels.csv --label-map bench/clothing-cc0-label-map.json \
+//     --out tmp/model-eval.json
+//
+// Query groups: `distort-s<strength>` (the harness's own distortions) and, for a query CSV, the
+// first folder of each query path (bench/photo_queries.py writes one per recipe and strength).
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import pino from 'pino';
+import { readCatalog, type CatalogEntry } from '../src/eval/catalog-file.js';
+import { agreement, mean } from '../src/eval/metrics.js';
+import { distortedQueries, readLabelMap, readQueryCsv, readShopperPhotos, type ProductQuery } from '../src/eval/query-sets.js';
+import { sample, seededRandom } from '../src/eval/random.js';
+import { validateImage } from '../src/images/index.js';
+import { loadModels, type LoadedModels } from '../src/ml/index.js';
+
+const RERANK_CANDIDATES = 50;
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const program = new Command()
+  .requiredOption('--models <dirs>', 'models folders to compare, comma-separated', list)
+  .requiredOption('--catalog <csv>', 'catalog listing')
+  .option('--map <mapping>', 'field mapping, as for npm run eval')
+  .option('--distort <n>', 'distorted catalog photos per strength (the harness recipe)', Number, 0)
+  .option('--strengths <list>', 'distortion strengths', (v) => list(v).map(Number), [1])
+  .option('--seed <s>', 'seed of the distorted queries and samples', Number, 1)
+  .option('--queries <csv>', 'query CSV (query_path,expected_id); grouped by first folder')
+  .option('--shopper <csv>', 'labelled shopper photos')
+  .option('--label-map <json>', 'shopper label → accepted articleType values')
+  .option('--attribute-sample <n>', 'catalog products judged for articleType/baseColour agreement', Number, 1000)
+  .option('--no-rerank', 'skip the pairwise scorer')
+  .requiredOption('--out <json>', 'JSON results');
+program.parse();
+const opts = program.opts();
+const logger = pino({ level: 'warn' });
+
+interface Index {
+  ids: string[];
+  vectors: Float32Array; // n × dim
+  features: Float32Array[];
+}
+
+async function embedFiles(models: LoadedModels, files: (() => Promise<Buffer>)[], keepFeatures: boolean) {
+  const dim = models.info.dim;
+  const vectors = new Float32Array(files.length * dim);
+  const features: Float32Array[] = [];
+  const chunk = 64;
+  for (let i = 0; i < files.length; i += chunk) {
+    const images = await Promise.all(files.slice(i, i + chunk).map(async (load) => ({ image: await validateImage(await load(), { maxPixels: 40e6 }) })));
+    const out = await models.embed(images);
+    out.forEach((e, j) => {
+      vectors.set(e.vector, (i + j) * dim);
+      if (keepFeatures) features[i + j] = e.features;
+    });
+    if ((i / chunk) % 20 === 0) process.stderr.write(`\r  embedded ${Math.min(i + chunk, files.length)}/${files.length}`);
+  }
+  process.stderr.write('\n');
+  return { vectors, features };
+}
+
+/** Indices of the k nearest catalog rows (largest dot product of unit vectors = smallest L2). */
+function nearest(index: Index, dim: number, q: Float32Array, qOffset: number, k: number, exclude = -1): number[] {
+  const n = index.ids.length;
+  const best: { i: number; s: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i === exclude) continue;
+    let s = 0;
+    const o = i * dim;
+    for (let d = 0; d < dim; d++) s += index.vectors[o + d]! * q[qOffset + d]!;
+    if (best.length < k || s > best[best.length - 1]!.s) {
+      let j = best.length < k ? best.length : k - 1;
+      if (best.length < k) best.push({ i, s });
+      while (j > 0 && best[j - 1]!.s < s) {
+        best[j] = best[j - 1]!;
+        j--;
+      }
+      best[j] = { i, s };
+    }
+  }
+  return best.map((b) => b.i);
+}
+
+const rank = (ids: string[], expected: Set<string>) => ids.findIndex((id) => expected.has(id));
+
+async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<string, ProductQuery[]>) {
+  const models = await loadModels({ modelsDir: path.resolve(dir), providers: ['cpu'], batchSize: 32, logger, verify: false });
+  const dim = models.info.dim;
+  const started = Date.now();
+  console.error(`${dir}: ${models.info.key}, input ${models.info.inputSize}px`);
+  const catalog = await embedFiles(models, entries.map((e) => () => readFile(e.imagePath)), opts.rerank);
+  const index: Index = { ids: entries.map((e) => e.id), ...catalog };
+  const result: Record<string, unknown> = { models: dir, key: models.info.key, sha256: models.manifest.files.embedder.sha256.slice(0, 16) };
+  const byGroup: Record<string, Record<string, number>> = {};
+  for (const [group, queries] of groups) {
+    const q = await embedFiles(models, queries.map((x) => x.load), opts.rerank);
+    const ann: number[] = [];
+    const rr: number[] = [];
+    for (let i = 0; i < queries.length; i++) {
+      const expected = new Set(queries[i]!.expected);
+      const top = nearest(index, dim, q.vectors, i * dim, RERANK_CANDIDATES);
+      ann.push(rank(top.map((t) => index.ids[t]!), expected));
+      if (opts.rerank) {
+        const scores = await models.score(q.features[i]!, top.map((t) => index.features[t]!));
+        const order = top.map((t, j) => ({ t, s: scores[j]!, j })).sort((a, b) => b.s - a.s || a.j - b.j);
+        rr.push(rank(order.map((o) => index.ids[o.t]!), expected));
+      }
+    }
+    const at = (ranks: number[], k: number) => mean(ranks.map((r) => (r >= 0 && r < k ? 1 : 0)));
+    byGroup[group] = { queries: queries.length, r1: at(ann, 1), r10: at(ann, 10) };
+    if (opts.rerank) Object.assign(byGroup[group]!, { rr1: at(rr, 1), rr10: at(rr, 10) });
+    console.error(`  ${group}: ${JSON.stringify(byGroup[group])}`);
+  }
+  result.groups = byGroup;
+  // One figure for the photo-like recipes (every group but the harness's own distortions).
+  const photo = Object.entries(byGroup).filter(([g]) => !g.startsWith('distort-'));
+  if (photo.length) {
+    result.photo = Object.fromEntries(['r1', 'r10', 'rr1', 'rr10'].filter((m) => m in photo[0]![1]).map((m) => [m, mean(photo.map(([, v]) => v[m]!))]));
+  }
+  if (opts.attributeSample > 0) {
+    const picks = sample([...entries.keys()], opts.attributeSample, seededRandom(opts.seed));
+    for (const attr of ['articleType', 'baseColour']) {
+      result[attr] = mean(
+        picks.map((i) => {
+          const top = nearest(index, dim, index.vectors, i * dim, 10, i);
+          return agreement(top, (t) => entries[t]!.attributes[attr] === entries[i]!.attributes[attr]) ?? 0;
+        }),
+      );
+    }
+  }
+  if (opts.shopper && opts.labelMap) {
+    const map = await readLabelMap(opts.labelMap);
+    const { photos } = await readShopperPhotos(opts.shopper, map, ['validation', 'test']);
+    const q = await embedFiles(models, photos.map((p) => () => readFile(p.path)), false);
+    result.shopper = mean(
+      photos.map((p, i) => {
+        const top = nearest(index, dim, q.vectors, i * dim, 10);
+        return agreement(top, (t) => p.accepted.has(entries[t]!.attributes[map.attribute] ?? '')) ?? 0;
+      }),
+    );
+  }
+  result.seconds = Math.round((Date.now() - started) / 1000);
+  await models.close();
+  return result;
+}
+
+/** Distorting a photo costs more than embedding it: make each query once for all models. */
+const once = (q: ProductQuery): ProductQuery => {
+  let bytes: Promise<Buffer> | undefined;
+  return { ...q, load: () => (bytes ??= q.load()) };
+};
+
+const catalog = await readCatalog(opts.catalog, opts.map);
+const groups = new Map<string, ProductQuery[]>();
+for (const s of opts.distort > 0 ? opts.strengths : []) groups.set(`distort-s${s}`, distortedQueries(catalog.entries, opts.distort, opts.seed, s).map(once));
+if (opts.queries) {
+  for (const q of await readQueryCsv(opts.queries)) {
+    const group = q.name.split('/')[0]!;
+    groups.set(group, [...(groups.get(group) ?? []), q]);
+  }
+}
+const results = [];
+for (const dir of opts.models) results.push(await evaluateModel(dir, catalog.entries, groups));
+const report = { command: process.argv.slice(2).join(' '), load: os.loadavg(), catalog: catalog.entries.length, results };
+await writeFile(opts.out, JSON.stringify(report, null, 2) + '\n');
+console.log(JSON.stringify(results, null, 1));
