@@ -1,7 +1,5 @@
 // The training pipeline end to end at toy scale: generated images → training.train (2 steps) →
 // a model folder that loadModels verifies (sha256), opens and runs.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,13 +9,8 @@ import { validateImage } from '../src/images/index.js';
 import { loadModels } from '../src/ml/index.js';
 import { loadManifest } from '../src/ml/manifest.js';
 import { distort, productImage } from './support/images.js';
+import { runPython as run, torchAvailable } from './support/python.js';
 import { needsSystem } from './support/system.js';
-
-function torchAvailable(): boolean {
-  if (!existsSync('scripts/python.mjs')) return false;
-  const r = spawnSync(process.execPath, ['scripts/python.mjs', '-c', 'import torch, PIL, numpy'], { stdio: 'ignore', timeout: 120_000 });
-  return r.status === 0;
-}
 
 const hasTorch = needsSystem('python3-torch', torchAvailable(), 'apt-get install python3-torch python3-pil python3-numpy');
 const dirs: string[] = [];
@@ -26,20 +19,6 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-function run(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/python.mjs', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
 
 describe.runIf(hasTorch)('training smoke test', () => {
   it('trains 2 steps on 6 generated images and exports a model loadModels accepts', { timeout: 300_000 }, async () => {

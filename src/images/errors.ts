@@ -1,7 +1,8 @@
 // Bad image input, with a stable code the API maps at its edge.
+import type { ErrorCode } from '../errors.js';
 
 /** BAD_USER_INPUT: a crop region outside the image (RegionError, src/ml). */
-export type ImageErrorCode = 'BAD_IMAGE' | 'UNSUPPORTED_IMAGE_TYPE' | 'IMAGE_TOO_LARGE' | 'BAD_USER_INPUT';
+export type ImageErrorCode = Extract<ErrorCode, 'BAD_IMAGE' | 'UNSUPPORTED_IMAGE_TYPE' | 'IMAGE_TOO_LARGE' | 'BAD_USER_INPUT'>;
 
 /** Bad image input. `code` is stable and becomes GraphQL's extensions.code. */
 export class ImageError extends Error {
