@@ -173,6 +173,14 @@ def resume_stage(ckpt, name, model, opt, g, log, total):
     return saved["steps"], saved["epochs"], saved["step"], saved["epoch"]
 
 
+def end_epoch(ckpt, name, model, opt, g, steps, epochs, ep_losses, step, epoch) -> None:
+    """Records the epoch's mean loss and checkpoints the stage (weights, optimizer, RNG states)."""
+    if ep_losses:
+        epochs.append({"epoch": epoch, "loss": round(float(np.mean(ep_losses)), 6), "steps": len(ep_losses)})
+    ckpt.save(name, {"model": model.state_dict(), "opt": opt.state_dict(), "steps": steps, "epochs": epochs,
+                     "step": step, "epoch": epoch, "gen": g.get_state(), "rng": torch.get_rng_state()})
+
+
 def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
     n = cache.shape[0]
     b = min(args.batch_size, n)
@@ -215,10 +223,7 @@ def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
                 log(f"embedder step {step}/{total} epoch {epoch + 1} loss {lv:.4f} "
                     f"({2 * b * (step - step0) / el:.0f} views/s, {el:.0f}s, eta {el / (step - step0) * (total - step):.0f}s)")
         epoch += 1
-        if ep_losses:
-            epochs.append({"epoch": epoch, "loss": round(float(np.mean(ep_losses)), 6), "steps": len(ep_losses)})
-        ckpt.save("embedder", {"model": embedder.state_dict(), "opt": opt.state_dict(), "steps": steps, "epochs": epochs,
-                               "step": step, "epoch": epoch, "gen": g.get_state(), "rng": torch.get_rng_state()})
+        end_epoch(ckpt, "embedder", embedder, opt, g, steps, epochs, ep_losses, step, epoch)
     return {"steps": steps, "epochs": epochs, "total": total, "batch": b}
 
 
@@ -290,10 +295,7 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
                 log(f"scorer step {step}/{total} epoch {epoch + 1} loss {lv:.4f} top1 {acc:.3f} "
                     f"({el:.0f}s, eta {el / (step - step0) * (total - step):.0f}s)")
         epoch += 1
-        if ep_losses:
-            epochs.append({"epoch": epoch, "loss": round(float(np.mean(ep_losses)), 6), "steps": len(ep_losses)})
-        ckpt.save("scorer", {"model": scorer.state_dict(), "opt": opt.state_dict(), "steps": steps, "epochs": epochs,
-                             "step": step, "epoch": epoch, "gen": g.get_state(), "rng": torch.get_rng_state()})
+        end_epoch(ckpt, "scorer", scorer, opt, g, steps, epochs, ep_losses, step, epoch)
     return {"steps": steps, "epochs": epochs, "total": total, "batch": b, "shortlist": k}
 
 
