@@ -70,15 +70,21 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
     await release();
     throw err;
   }
+  // One line says which provider runs and why the ones before it in the list do not.
+  const skipped = embedderSession.skipped;
+  const why = skipped.length
+    ? skipped.map((s) => `${s.provider} unavailable: ${s.reason}`).join('; ')
+    : 'the first of the configured providers';
   log.info(
     {
       model: info.key,
       embedder: embedderSession.provider,
       scorer: scorerSession.provider,
+      skipped: Object.fromEntries(skipped.map((s) => [s.provider, s.reason])),
       batchSize: opts.batchSize,
       ms: Date.now() - started,
     },
-    `models ${info.key} loaded on ${embedderSession.provider}`,
+    `models ${info.key} loaded on ${embedderSession.provider} (${why})`,
   );
 
   const embedder = new Embedder(embedderSession.session, manifest, info);
