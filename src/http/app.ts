@@ -11,6 +11,7 @@ import type { ApiContext, Services } from '../resolvers/context.js';
 import { MEDIA_PREFIX } from '../storage/media-store.js';
 import { isAdminRequest } from './admin-auth.js';
 import { toClientError } from './client-errors.js';
+import { REST_PREFIX, restApi } from './rest-api.js';
 import { rootPage } from './root-page.js';
 
 export interface AppOptions {
@@ -49,6 +50,9 @@ export function createApp(options: AppOptions): express.Express {
       }),
     }),
   );
+
+  // The one-request REST search (POST /api/match) and its OpenAPI document.
+  app.use(REST_PREFIX, restApi({ services: options.services, uploadMaxBytes: options.uploadMaxBytes, logger: options.logger }));
 
   // Media names are content hashes, so a file never changes: cache it for a year.
   app.use(

@@ -8,6 +8,37 @@ export type ClientError = Required<Pick<GraphQLFormattedError, 'message' | 'exte
 const coded = (code: ErrorCode, message: string): ClientError => ({ message, extensions: { code } });
 
 /**
+ * The HTTP status of each code where the status carries the outcome: the REST routes (/api), and
+ * the GraphQL responses that must tell a client to retry later. A new code must choose one here.
+ */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  BAD_USER_INPUT: 400,
+  BAD_IMAGE: 422,
+  UNSUPPORTED_IMAGE_TYPE: 415,
+  IMAGE_TOO_LARGE: 413,
+  IMAGE_FETCH_FAILED: 422,
+  TOO_MANY_FILES: 413,
+  NOT_FOUND: 404,
+  SEARCH_EXPIRED: 410,
+  UNAUTHENTICATED: 401,
+  ADMIN_DISABLED: 403,
+  CONFLICT: 409,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+/** The REST face's error: the same code and message as GraphQL's, its HTTP status, as `{ error: { code, message } }`. */
+export function toRestError(error: unknown): {
+  status: number;
+  body: { error: { code: ErrorCode; message: string } };
+  expected: boolean;
+} {
+  const { error: client, expected } = toClientError(error);
+  const code = client.extensions.code as ErrorCode;
+  return { status: HTTP_STATUS[code], body: { error: { code, message: client.message } }, expected };
+}
+
+
+/**
  * Turns anything thrown below the API into a client-safe GraphQL error: known errors keep their
  * code and message; anything else becomes INTERNAL_SERVER_ERROR with no detail (it is logged).
  */

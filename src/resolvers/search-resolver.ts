@@ -4,10 +4,9 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { ProductFilterInput, RegionInput } from '../schema/inputs.js';
 import { SearchResult } from '../schema/search.js';
 import { querySource } from '../search/query-source.js';
+import { DEFAULT_RERANK_CANDIDATES, defaultRerank } from '../search/search-service.js';
 import type { ApiContext } from './context.js';
 import { readUpload } from './uploads.js';
-
-const DEFAULT_RERANK_CANDIDATES = 50;
 
 @Resolver()
 export class SearchResolver {
@@ -29,8 +28,7 @@ export class SearchResolver {
       { readImage: image ? () => readUpload(image) : undefined, imageUrl, productId },
       ctx.fetchImageUrl,
     );
-    const rerankOption = rerank ? { candidates: Math.max(DEFAULT_RERANK_CANDIDATES, topK) } : undefined;
-    return ctx.search.similarProducts({ source, region, topK, filter: filter ?? undefined, rerank: rerankOption });
+    return ctx.search.similarProducts({ source, region, topK, filter: filter ?? undefined, rerank: rerank ? defaultRerank(topK) : undefined });
   }
 
   @Mutation(() => SearchResult, {

@@ -8,6 +8,13 @@ import type { Models, Region } from '../ml/types.js';
 
 export const MAX_TOP_K = 100;
 export const MAX_RERANK_CANDIDATES = 200;
+/** How many of the nearest products a re-ranked search scores when the client names no number. */
+export const DEFAULT_RERANK_CANDIDATES = 50;
+
+/** The shortlist a search re-ranks when a client just asks for re-ranking (at least topK). */
+export function defaultRerank(topK: number): { candidates: number } {
+  return { candidates: Math.max(DEFAULT_RERANK_CANDIDATES, topK) };
+}
 
 export type QuerySource =
   | { kind: 'upload'; bytes: Buffer }
