@@ -38,6 +38,9 @@ const program = new Command()
   .option('--label-map <json>', 'shopper label → accepted articleType values')
   .option('--attribute-sample <n>', 'catalog products judged for articleType/baseColour agreement', Number, 1000)
   .option('--no-rerank', 'skip the pairwise scorer')
+  .option('--examples <groups>', 'write the first query of these groups with its top 5 (for a picture)', list, [])
+  .option('--example-shopper <labels>', 'also the first shopper photo of each of these labels', list, [])
+  .option('--center-crop <f>', 'query-side fusion: also embed a centred crop of side f (0..1) and average', Number, 0)
   .requiredOption('--out <json>', 'JSON results');
 program.parse();
 const opts = program.opts();
@@ -49,7 +52,12 @@ interface Index {
   features: Float32Array[];
 }
 
-async function embedFiles(models: LoadedModels, files: (() => Promise<Buffer>)[], keepFeatures: boolean) {
+/**
+ * Query-side fusion (`--center-crop f`): the query's embedding is the normalised mean of the
+ * whole photo's and a centred crop's (side f): a shopper's photo holds the product near the
+ * middle, with background around it. Catalog photos are always embedded whole.
+ */
+async function embedFiles(models: LoadedModels, files: (() => Promise<Buffer>)[], keepFeatures: boolean, centerCrop = 0) {
   const dim = models.info.dim;
   const vectors = new Float32Array(files.length * dim);
   const features: Float32Array[] = [];
@@ -57,8 +65,11 @@ async function embedFiles(models: LoadedModels, files: (() => Promise<Buffer>)[]
   for (let i = 0; i < files.length; i += chunk) {
     const images = await Promise.all(files.slice(i, i + chunk).map(async (load) => ({ image: await validateImage(await load(), { maxPixels: 40e6 }) })));
     const out = await models.embed(images);
+    const inner = centerCrop > 0 ? await models.embed(images.map(({ image }) => ({ image, region: { x: (1 - centerCrop) / 2, y: (1 - centerCrop) / 2, width: centerCrop, height: centerCrop } }))) : null;
     out.forEach((e, j) => {
-      vectors.set(e.vector, (i + j) * dim);
+      const v = inner ? e.vector.map((x, d) => x + inner[j]!.vector[d]!) : e.vector;
+      const norm = Math.hypot(...v);
+      vectors.set(v.map((x) => x / norm), (i + j) * dim);
       if (keepFeatures) features[i + j] = e.features;
     });
     if ((i / chunk) % 20 === 0) process.stderr.write(`\r  embedded ${Math.min(i + chunk, files.length)}/${files.length}`);
@@ -91,6 +102,21 @@ function nearest(index: Index, dim: number, q: Float32Array, qOffset: number, k:
 
 const rank = (ids: string[], expected: Set<string>) => ids.findIndex((id) => expected.has(id));
 
+interface Example {
+  title: string;
+  query: string;
+  top: { id: string; title: string; image: string; right: boolean }[];
+}
+const examples: Example[] = [];
+
+/** Keeps a query (its bytes beside the JSON report) and its first 5 results, for bench/example_queries.py. */
+async function example(title: string, bytes: Buffer, order: number[], right: (t: number) => boolean) {
+  const query = `${opts.out.replace(/\.json$/, '')}-query-${examples.length}.jpg`;
+  await writeFile(query, bytes);
+  const top = order.slice(0, 5).map((t) => ({ id: catalogEntries[t]!.id, title: catalogEntries[t]!.attributes.productDisplayName ?? '', image: catalogEntries[t]!.imagePath, right: right(t) }));
+  examples.push({ title, query, top });
+}
+
 async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<string, ProductQuery[]>) {
   const models = await loadModels({ modelsDir: path.resolve(dir), providers: ['cpu'], batchSize: 32, logger, verify: false });
   const dim = models.info.dim;
@@ -101,18 +127,20 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
   const result: Record<string, unknown> = { models: dir, key: models.info.key, sha256: models.manifest.files.embedder.sha256.slice(0, 16) };
   const byGroup: Record<string, Record<string, number>> = {};
   for (const [group, queries] of groups) {
-    const q = await embedFiles(models, queries.map((x) => x.load), opts.rerank);
+    const q = await embedFiles(models, queries.map((x) => x.load), opts.rerank, opts.centerCrop);
     const ann: number[] = [];
     const rr: number[] = [];
     for (let i = 0; i < queries.length; i++) {
       const expected = new Set(queries[i]!.expected);
       const top = nearest(index, dim, q.vectors, i * dim, RERANK_CANDIDATES);
       ann.push(rank(top.map((t) => index.ids[t]!), expected));
+      let order = top;
       if (opts.rerank) {
         const scores = await models.score(q.features[i]!, top.map((t) => index.features[t]!));
-        const order = top.map((t, j) => ({ t, s: scores[j]!, j })).sort((a, b) => b.s - a.s || a.j - b.j);
-        rr.push(rank(order.map((o) => index.ids[o.t]!), expected));
+        order = top.map((t, j) => ({ t, s: scores[j]!, j })).sort((a, b) => b.s - a.s || a.j - b.j).map((o) => o.t);
+        rr.push(rank(order.map((t) => index.ids[t]!), expected));
       }
+      if (i === 0 && opts.examples.includes(group)) await example(group, await queries[i]!.load(), order, (t) => expected.has(index.ids[t]!));
     }
     const at = (ranks: number[], k: number) => mean(ranks.map((r) => (r >= 0 && r < k ? 1 : 0)));
     byGroup[group] = { queries: queries.length, r1: at(ann, 1), r10: at(ann, 10) };
@@ -139,14 +167,21 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
   if (opts.shopper && opts.labelMap) {
     const map = await readLabelMap(opts.labelMap);
     const { photos } = await readShopperPhotos(opts.shopper, map, ['validation', 'test']);
-    const q = await embedFiles(models, photos.map((p) => () => readFile(p.path)), false);
-    result.shopper = mean(
-      photos.map((p, i) => {
-        const top = nearest(index, dim, q.vectors, i * dim, 10);
-        return agreement(top, (t) => p.accepted.has(entries[t]!.attributes[map.attribute] ?? '')) ?? 0;
-      }),
-    );
+    const q = await embedFiles(models, photos.map((p) => () => readFile(p.path)), false, opts.centerCrop);
+    const shown = new Set<string>();
+    const agreements = [];
+    for (const [i, p] of photos.entries()) {
+      const top = nearest(index, dim, q.vectors, i * dim, 10);
+      const right = (t: number) => p.accepted.has(entries[t]!.attributes[map.attribute] ?? '');
+      agreements.push(agreement(top, right) ?? 0);
+      if (opts.exampleShopper.includes(p.label) && !shown.has(p.label)) {
+        shown.add(p.label);
+        await example(`shopper ${p.label}`, await readFile(p.path), top, right);
+      }
+    }
+    result.shopper = mean(agreements);
   }
+  if (examples.length) result.examples = examples.splice(0);
   result.seconds = Math.round((Date.now() - started) / 1000);
   await models.close();
   return result;
@@ -159,6 +194,7 @@ const once = (q: ProductQuery): ProductQuery => {
 };
 
 const catalog = await readCatalog(opts.catalog, opts.map);
+const catalogEntries = catalog.entries;
 const groups = new Map<string, ProductQuery[]>();
 for (const s of opts.distort > 0 ? opts.strengths : []) groups.set(`distort-s${s}`, distortedQueries(catalog.entries, opts.distort, opts.seed, s).map(once));
 if (opts.queries) {
@@ -171,4 +207,11 @@ const results = [];
 for (const dir of opts.models) results.push(await evaluateModel(dir, catalog.entries, groups));
 const report = { command: process.argv.slice(2).join(' '), load: os.loadavg(), catalog: catalog.entries.length, results };
 await writeFile(opts.out, JSON.stringify(report, null, 2) + '\n');
-console.log(JSON.stringify(results, null, 1));
+// One Markdown row per model, in the column order of training/README.md's ablation table.
+const f = (v: unknown) => (typeof v === 'number' ? v.toFixed(3) : '–');
+console.log('| models | distort R@1 | R@10 | +rerank R@1 | photo R@1 | R@10 | +rerank R@1 | articleType | baseColour | shopper |');
+for (const r of results) {
+  const d = (r.groups as Record<string, Record<string, number>>)['distort-s1'] ?? {};
+  const p = (r.photo ?? {}) as Record<string, number>;
+  console.log(`| ${r.models} | ${[d.r1, d.r10, d.rr1, p.r1, p.r10, p.rr1, r.articleType, r.baseColour, r.shopper].map(f).join(' | ')} |`);
+}
