@@ -40,6 +40,8 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/prisma ./prisma
 COPY --from=build /app/models ./models
 COPY --from=build /app/web/dist ./web/dist
+# The demo catalog's photos and listing (src/demo/photo-catalog.ts finds them beside dist/).
+COPY --from=build /app/demo ./demo
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

@@ -27,7 +27,12 @@ const schema = z.object({
   ADMIN_API_KEY: z.string().min(16).optional(),
   SEARCH_TTL_HOURS: z.coerce.number().min(0.01).default(24),
   HNSW_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(100),
-  DEMO_CATALOG: bool.default(true),
+  // Which demo catalog an empty catalog gets: real photos (true, the default), the drawn tops
+  // (drawn: the tests' catalog), or none (false).
+  DEMO_CATALOG: z
+    .enum(['photos', 'drawn', 'true', 'false', '1', '0', 'yes', 'no'])
+    .default('photos')
+    .transform((v) => (v === 'drawn' ? 'drawn' : ['false', '0', 'no'].includes(v) ? 'none' : 'photos')),
   // Catalog ingest (src/ingest): politeness towards a store's API, batching, near-duplicates.
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   INGEST_RATE_PER_SECOND: z.coerce.number().min(0).default(10),

@@ -110,9 +110,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       }),
   };
 
-  if (config.DEMO_CATALOG && (await db.catalog.countProducts()) === 0) {
+  if (config.DEMO_CATALOG !== 'none' && (await db.catalog.countProducts()) === 0) {
     const started = Date.now();
-    const count = await loadDemoCatalog(importer, logger);
+    const count = await loadDemoCatalog(importer, logger, config.DEMO_CATALOG);
     logger.info({ products: count, ms: Date.now() - started }, 'demo catalog loaded');
   }
 

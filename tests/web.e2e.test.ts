@@ -273,6 +273,29 @@ describe.skipIf(!hasChromium)('web page in Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('"Try an example": one click searches the photo demo with a CC0 photo that is not in it', async () => {
+    // A second service, on the real-photo demo catalog a new user gets.
+    const photos = await startTestService({ name: 'embedded' }, { DEMO_CATALOG: 'photos' });
+    try {
+      const page = await desktop.newPage();
+      page.on('pageerror', (error) => pageErrors.push(`photos /: ${error.message}`));
+      await page.goto(`${photos.url}/`);
+      const examples = page.getByRole('group', { name: 'Try an example' }).getByRole('button');
+      await expect.poll(() => examples.count()).toBe(6);
+      await page.getByRole('button', { name: 'Search with an example photo of T-shirt' }).click();
+      await expect.poll(() => cards(page).count(), { timeout: 30_000 }).toBe(12);
+      await expect.poll(() => page.getByRole('img', { name: /Your photo example-t-shirt\.webp/ }).isVisible()).toBe(true);
+      const facts = await cards(page).locator('.facts').allInnerTexts();
+      console.info(`[e2e] "Try an example" (T-shirt) top 12: ${facts.map((f) => f.split('·')[0]!.trim()).join(', ')}`);
+      // The listing's categories are the dataset's labels; real garments come back, not drawings.
+      expect(facts.every((f) => /^(dress|hat|longsleeve|outwear|pants|shirt|shoes|shorts|skirt|t-shirt)\b/.test(f))).toBe(true);
+      expect(facts.filter((f) => /^(t-shirt|shirt|longsleeve)\b/.test(f)).length).toBeGreaterThanOrEqual(3);
+      await shot(page, 'search-example-desktop.png');
+    } finally {
+      await photos.stop();
+    }
+  }, 300_000);
+
   it('serves GraphiQL at /graphiql, bundled (no CDN), and runs a query', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const outside: string[] = [];

@@ -49,6 +49,8 @@ export async function startTestService(
     LOG_LEVEL: 'warn',
     // Test servers for imageUrl run on loopback.
     IMAGE_URL_ALLOW_PRIVATE: 'true',
+    // The drawn catalog: suites know its products (demo-catalog.ts); tests/demo.photos.test.ts loads the photos.
+    DEMO_CATALOG: 'drawn',
     ...(fresh.url ? { DATABASE_URL: fresh.url } : {}),
     ...env,
   });

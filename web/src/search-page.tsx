@@ -2,6 +2,7 @@ import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 
 import { describeError, type ProductCard as Product, type SearchResult, type SimilarProductsArgs } from '../../client/index.js';
 import { api } from './api.js';
 import { CropBox, describeRegion, isWhole, type Region } from './crop-box.js';
+import { Examples } from './examples.js';
 import { Filters, NO_FILTERS, activeFilterCount, toProductFilter, type FilterValues } from './filters.js';
 import { milliseconds, percent, plural } from './format.js';
 import { ProductCard } from './product-card.js';
@@ -143,6 +144,7 @@ export function SearchPage({ productId }: { productId?: string | null }) {
       <section className="panel query-panel" aria-labelledby={`${id}-query`}>
         <h2 id={`${id}-query`}>Your photo</h2>
         <QueryImage onFile={onFile} onUrl={onUrl} />
+        <Examples onFile={onFile} onError={setError} />
 
         {source && (
           <div className="preview" aria-label="Query photo">
