@@ -97,6 +97,8 @@ export interface SimilarProductsArgs {
   filter?: ProductFilter;
   /** Re-rank the shortlist with the pairwise scorer in the same call. */
   rerank?: boolean;
+  /** With no region: let the server find the part of the photo that holds the product. */
+  autoRegion?: boolean;
 }
 
 export interface Client {

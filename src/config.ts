@@ -26,6 +26,9 @@ const schema = z.object({
   IMAGE_URL_ALLOW_PRIVATE: bool.default(false),
   ADMIN_API_KEY: z.string().min(16).optional(),
   SEARCH_TTL_HOURS: z.coerce.number().min(0.01).default(24),
+  // Search the product's region of a shopper photo when the request names none (measured: no gain
+  // on the shopper-photo set with the shipped model, so off; bench/results/auto-region.md).
+  AUTO_REGION: bool.default(false),
   HNSW_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(100),
   // Which demo catalog an empty catalog gets: real photos (true, the default), the drawn tops
   // (drawn: the tests' catalog), or none (false).

@@ -97,6 +97,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const search = new SearchService(db, models, catalog, vectorModel, {
     maxPixels: config.IMAGE_MAX_PIXELS,
     searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
+    autoRegion: config.AUTO_REGION,
   });
   const services: Services = {
     search,

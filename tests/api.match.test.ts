@@ -12,7 +12,8 @@ import { errorResponse, matchResponse, openApiDocument } from '../src/http/match
 import { REST_PREFIX, restApi } from '../src/http/rest-api.js';
 import { rasterizeSvg } from '../src/images/index.js';
 import type { Services } from '../src/resolvers/context.js';
-import { distort, hugePng, productImage, svgImage, truncated } from './support/images.js';
+import { errorCode, graphql } from './support/graphql.js';
+import { distort, hugePng, onTexturedBackground, productImage, svgImage, truncated } from './support/images.js';
 import { serviceBackends, startTestService, type TestService } from './support/service.js';
 
 const demo = demoProducts();
@@ -144,6 +145,40 @@ describe.each(await serviceBackends())('POST /api/match ($name)', (backend) => {
     const scores = reranked.items.map((i) => i.score!);
     for (const s of scores) expect(s).toBeGreaterThanOrEqual(0);
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+  });
+
+  it('searches the part of the photo that holds the product when asked (autoRegion) and says which part it searched', async () => {
+    const index = 77;
+    const { photo, box } = await onTexturedBackground(await demoPhoto(index), { width: 1100, height: 900, left: 560, top: 300, texture: 'planks', seed: 4 });
+    const covered = (r: { x: number; y: number; width: number; height: number }) =>
+      (Math.max(0, Math.min(box.x + box.width, r.x + r.width) - Math.max(box.x, r.x)) *
+        Math.max(0, Math.min(box.y + box.height, r.y + r.height) - Math.max(box.y, r.y))) /
+      (box.width * box.height);
+
+    const auto = ok(await upload(photo, { topK: '3', autoRegion: 'true' }));
+    expect(auto.autoRegion).toBe(true);
+    expect(covered(auto.region!)).toBeGreaterThan(0.9);
+    expect(auto.region!.width * auto.region!.height).toBeLessThan(box.width * box.height * 2);
+    expect(auto.items.map((i) => i.product.externalId)).toContain(demo[index]!.product.externalId);
+
+    // The server's default (AUTO_REGION off): the whole photo, and nothing claimed.
+    const whole = ok(await upload(photo, { topK: '3' }));
+    expect(whole).toMatchObject({ autoRegion: false, region: null });
+    // A region the client gives wins, and is the one reported.
+    const given = ok(await upload(photo, { topK: '3', autoRegion: 'true', region: '0.5,0.3,0.4,0.4' }));
+    expect(given).toMatchObject({ autoRegion: false, region: { x: 0.5, y: 0.3, width: 0.4, height: 0.4 } });
+    failed(await upload(photo, { region: '0.5,0.3' }), 'BAD_USER_INPUT');
+    failed(await upload(photo, { region: '0.8,0,0.5,1' }), 'BAD_USER_INPUT');
+
+    // GraphQL: the same search, the same region.
+    const r = await graphql(
+      service.url,
+      'query($f: Upload) { similarProducts(image: $f, topK: 3, autoRegion: true, rerank: true) { autoRegion reranked region { x y width height } } }',
+      {},
+      { files: [{ variable: 'f', bytes: photo }] },
+    );
+    expect(errorCode(r)).toBeUndefined();
+    expect(r.data.similarProducts).toMatchObject({ autoRegion: true, reranked: true, region: auto.region });
   });
 
   it('answers every bad request with its code and HTTP status', async () => {

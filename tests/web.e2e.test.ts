@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, createClient } from '../client/index.js';
 import { demoProducts, type DemoProduct } from '../src/demo/demo-catalog.js';
 import { rasterizeSvg } from '../src/images/index.js';
-import { distort } from './support/images.js';
+import { distort, onTexturedBackground } from './support/images.js';
 import { startTestService, type TestService } from './support/service.js';
 import { needsSystem } from './support/system.js';
 
@@ -291,6 +291,14 @@ describe.skipIf(!hasChromium)('web page in Chromium', () => {
       expect(facts.every((f) => /^(dress|hat|longsleeve|outwear|pants|shirt|shoes|shorts|skirt|t-shirt)\b/.test(f))).toBe(true);
       expect(facts.filter((f) => /^(t-shirt|shirt|longsleeve)\b/.test(f)).length).toBeGreaterThanOrEqual(3);
       await shot(page, 'search-example-desktop.png');
+
+      // "Find the product in the photo": the server's region comes back drawn as the crop box.
+      await page.getByLabel('Find the product in the photo').check();
+      const scene = await onTexturedBackground(await rasterizeSvg(target.svg, 300), { width: 900, height: 700, left: 420, top: 250, texture: 'planks', seed: 2 });
+      await page.getByLabel('Choose a photo').setInputFiles({ name: 'on-the-floor.jpg', mimeType: 'image/jpeg', buffer: scene.photo });
+      await expect.poll(() => page.getByTestId('status').innerText(), { timeout: 30_000 }).toMatch(/of the photo, from .* \(found automatically\)/);
+      await expect.poll(() => page.getByRole('group', { name: /Search area/ }).getAttribute('aria-label')).not.toBe('Search area: the whole photo');
+      await shot(page, 'search-auto-region-desktop.png');
     } finally {
       await photos.stop();
     }

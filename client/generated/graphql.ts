@@ -25,7 +25,7 @@ export type RegionInput = {
 
 export type ProductCardFieldsFragment = { id: string, title: string, brand: string | null, category: string | null, colour: string | null, price: number | null, currency: string | null, images: Array<{ id: string, url: string, thumbnailUrl: string, width: number, height: number, position: number }> };
 
-export type SearchResultFieldsFragment = { id: string, tookMs: number, model: string, reranked: boolean, items: Array<{ rank: number, similarity: number, distance: number, score: number | null, image: { id: string, url: string, thumbnailUrl: string, width: number, height: number }, product: { id: string, title: string, brand: string | null, category: string | null, colour: string | null, price: number | null, currency: string | null, images: Array<{ id: string, url: string, thumbnailUrl: string, width: number, height: number, position: number }> } }> };
+export type SearchResultFieldsFragment = { id: string, tookMs: number, model: string, reranked: boolean, autoRegion: boolean, region: { x: number, y: number, width: number, height: number } | null, items: Array<{ rank: number, similarity: number, distance: number, score: number | null, image: { id: string, url: string, thumbnailUrl: string, width: number, height: number }, product: { id: string, title: string, brand: string | null, category: string | null, colour: string | null, price: number | null, currency: string | null, images: Array<{ id: string, url: string, thumbnailUrl: string, width: number, height: number, position: number }> } }> };
 
 export type SimilarProductsQueryVariables = Exact<{
   image?: Blob | null | undefined;
@@ -35,10 +35,11 @@ export type SimilarProductsQueryVariables = Exact<{
   topK?: number | null | undefined;
   filter?: ProductFilter | null | undefined;
   rerank?: boolean | null | undefined;
+  autoRegion?: boolean | null | undefined;
 }>;
 
 
-export type SimilarProductsQuery = { similarProducts: { id: string, tookMs: number, model: string, reranked: boolean, items: Array<{ rank: number, similarity: number, distance: number, score: number | null, image: { id: string, url: string, thumbnailUrl: string, width: number, height: number }, product: { id: string, title: string, brand: string | null, category: string | null, colour: string | null, price: number | null, currency: string | null, images: Array<{ id: string, url: string, thumbnailUrl: string, width: number, height: number, position: number }> } }> } };
+export type SimilarProductsQuery = { similarProducts: { id: string, tookMs: number, model: string, reranked: boolean, autoRegion: boolean, region: { x: number, y: number, width: number, height: number } | null, items: Array<{ rank: number, similarity: number, distance: number, score: number | null, image: { id: string, url: string, thumbnailUrl: string, width: number, height: number }, product: { id: string, title: string, brand: string | null, category: string | null, colour: string | null, price: number | null, currency: string | null, images: Array<{ id: string, url: string, thumbnailUrl: string, width: number, height: number, position: number }> } }> } };
 
 export type RerankSearchMutationVariables = Exact<{
   searchId: string;
@@ -47,7 +48,7 @@ export type RerankSearchMutationVariables = Exact<{
 }>;
 
 
-export type RerankSearchMutation = { rerankSearch: { id: string, tookMs: number, model: string, reranked: boolean, items: Array<{ rank: number, similarity: number, distance: number, score: number | null, image: { id: string, url: string, thumbnailUrl: string, width: number, height: number }, product: { id: string, title: string, brand: string | null, category: string | null, colour: string | null, price: number | null, currency: string | null, images: Array<{ id: string, url: string, thumbnailUrl: string, width: number, height: number, position: number }> } }> } };
+export type RerankSearchMutation = { rerankSearch: { id: string, tookMs: number, model: string, reranked: boolean, autoRegion: boolean, region: { x: number, y: number, width: number, height: number } | null, items: Array<{ rank: number, similarity: number, distance: number, score: number | null, image: { id: string, url: string, thumbnailUrl: string, width: number, height: number }, product: { id: string, title: string, brand: string | null, category: string | null, colour: string | null, price: number | null, currency: string | null, images: Array<{ id: string, url: string, thumbnailUrl: string, width: number, height: number, position: number }> } }> } };
 
 export type ProductQueryVariables = Exact<{
   id: string;
@@ -121,6 +122,13 @@ export const SearchResultFieldsFragmentDoc = new TypedDocumentString(`
   tookMs
   model
   reranked
+  region {
+    x
+    y
+    width
+    height
+  }
+  autoRegion
   items {
     rank
     similarity
@@ -156,7 +164,7 @@ export const SearchResultFieldsFragmentDoc = new TypedDocumentString(`
   }
 }`, {"fragmentName":"SearchResultFields"}) as unknown as TypedDocumentString<SearchResultFieldsFragment, unknown>;
 export const SimilarProductsDocument = new TypedDocumentString(`
-    query SimilarProducts($image: Upload, $imageUrl: String, $productId: ID, $region: RegionInput, $topK: Int = 10, $filter: ProductFilter, $rerank: Boolean = false) {
+    query SimilarProducts($image: Upload, $imageUrl: String, $productId: ID, $region: RegionInput, $topK: Int = 10, $filter: ProductFilter, $rerank: Boolean = false, $autoRegion: Boolean) {
   similarProducts(
     image: $image
     imageUrl: $imageUrl
@@ -165,6 +173,7 @@ export const SimilarProductsDocument = new TypedDocumentString(`
     topK: $topK
     filter: $filter
     rerank: $rerank
+    autoRegion: $autoRegion
   ) {
     ...SearchResultFields
   }
@@ -191,6 +200,13 @@ fragment SearchResultFields on SearchResult {
   tookMs
   model
   reranked
+  region {
+    x
+    y
+    width
+    height
+  }
+  autoRegion
   items {
     rank
     similarity
@@ -236,6 +252,13 @@ fragment SearchResultFields on SearchResult {
   tookMs
   model
   reranked
+  region {
+    x
+    y
+    width
+    height
+  }
+  autoRegion
   items {
     rank
     similarity

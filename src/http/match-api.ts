@@ -35,6 +35,19 @@ export const matchQuery = z
     minPrice: price('Only products at this price or more.'),
     maxPrice: price('Only products at this price or less.'),
     keyword: z.string().min(1).optional().meta({ description: 'Only products whose title contains these words (case-insensitive).' }),
+    region: z
+      .string()
+      .regex(/^\s*[\d.]+\s*(,\s*[\d.]+\s*){3}$/, 'region is x,y,width,height: four fractions of the photo, e.g. 0.1,0,0.8,0.6.')
+      .transform((v) => {
+        const [x, y, width, height] = v.split(',').map(Number) as [number, number, number, number];
+        return { x, y, width, height };
+      })
+      .optional()
+      .meta({ type: 'string', description: 'Search only this part of the photo: x,y,width,height in fractions of its width and height.' }),
+    autoRegion: z
+      .stringbool()
+      .optional()
+      .meta({ type: 'boolean', description: 'Search the part of the photo that holds the product (default: the server’s AUTO_REGION).' }),
   })
   .meta({ description: 'Give exactly one query source: the multipart `image`, `imageUrl` or `productId`.' });
 
@@ -73,6 +86,11 @@ export const matchResponse = z
     model: z.string().meta({ description: 'Model key (name@version) that produced the embeddings.' }),
     tookMs: z.number().meta({ description: 'Server time spent on the search, in milliseconds.' }),
     reranked: z.boolean(),
+    region: z
+      .object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() })
+      .nullable()
+      .meta({ description: 'The part of the photo searched, in fractions of its width and height; null: the whole photo.' }),
+    autoRegion: z.boolean().meta({ description: 'Whether the service found that region itself.' }),
     items: z.array(
       z
         .object({

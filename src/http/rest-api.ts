@@ -40,9 +40,11 @@ export function restApi(options: RestApiOptions): express.Router {
     const { category, colour, brand, minPrice, maxPrice, keyword } = query;
     const result = await options.services.search.similarProducts({
       source,
+      region: query.region,
       topK: query.topK,
       filter: { category, colour, brand, minPrice, maxPrice, keyword },
       rerank: query.rerank ? defaultRerank(query.topK) : undefined,
+      autoRegion: query.autoRegion,
     });
     res.json(matchBody(result));
   });

@@ -1,6 +1,7 @@
 // The image edge (sharp): validation of incoming bytes, catalog renditions, perceptual hashes,
 // SVG rasterising and raw pixel access. Nothing here knows about models, databases or GraphQL.
 export { firstLine, ImageError, type ImageErrorCode } from './errors.js';
+export { proposeRegion, type ImageRegion, type ProposeRegionOptions } from './garment-region.js';
 export { hammingDistance, perceptualHash } from './perceptual-hash.js';
 export { blurRgb, decodeRgb, encodeJpeg, type DecodeRgbOptions, type RgbPixels } from './raster.js';
 export { rasterizeSvg, type SvgSize } from './rasterize-svg.js';

@@ -23,12 +23,24 @@ export class SearchResolver {
     @Arg('filter', () => ProductFilterInput, { nullable: true }) filter?: ProductFilterInput,
     @Arg('rerank', () => Boolean, { defaultValue: false, description: 'Re-rank the top 50 with the pairwise scorer.' })
     rerank = false,
+    @Arg('autoRegion', () => Boolean, {
+      nullable: true,
+      description: 'With no region: search the part of the photo that holds the product (default: the server’s AUTO_REGION).',
+    })
+    autoRegion?: boolean,
   ): Promise<SearchResult> {
     const source = await querySource(
       { readImage: image ? () => readUpload(image) : undefined, imageUrl, productId },
       ctx.fetchImageUrl,
     );
-    return ctx.search.similarProducts({ source, region, topK, filter: filter ?? undefined, rerank: rerank ? defaultRerank(topK) : undefined });
+    return ctx.search.similarProducts({
+      source,
+      region,
+      topK,
+      filter: filter ?? undefined,
+      rerank: rerank ? defaultRerank(topK) : undefined,
+      autoRegion: autoRegion ?? undefined,
+    });
   }
 
   @Mutation(() => SearchResult, {

@@ -15,11 +15,23 @@ export class SearchHit {
   @Field(() => ProductImage) image!: ProductImage;
 }
 
+@ObjectType({ description: 'Part of the query photo, in fractions of its width and height.' })
+export class SearchRegion {
+  @Field(() => Float) x!: number;
+  @Field(() => Float) y!: number;
+  @Field(() => Float) width!: number;
+  @Field(() => Float) height!: number;
+}
+
 @ObjectType()
 export class SearchResult {
   @Field(() => ID, { description: 'Pass to rerankSearch to re-rank without uploading again.' }) id!: string;
   @Field(() => Float, { description: 'Server time spent on this call, in milliseconds.' }) tookMs!: number;
   @Field(() => String, { description: 'Model key (name@version) that produced the embeddings.' }) model!: string;
   @Field(() => Boolean, { description: 'Whether the items are ordered by the pairwise scorer.' }) reranked!: boolean;
+  @Field(() => SearchRegion, { nullable: true, description: 'The part of the photo searched; null: the whole photo (or a catalog product).' })
+  region!: SearchRegion | null;
+  @Field(() => Boolean, { description: 'Whether the service chose that region itself (autoRegion), the request giving none.' })
+  autoRegion!: boolean;
   @Field(() => [SearchHit]) items!: SearchHit[];
 }

@@ -3,7 +3,7 @@ import { isUuid } from '../catalog/catalog-service.js';
 import type { ImageView, ProductView } from '../catalog/views.js';
 import type { Database, ProductFilter, StoredHit, VectorModel } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { validateImage } from '../images/index.js';
+import { proposeRegion, validateImage } from '../images/index.js';
 import type { Models, Region } from '../ml/types.js';
 
 export const MAX_TOP_K = 100;
@@ -30,6 +30,8 @@ export interface SearchRequest {
   rerank?: { candidates: number };
   /** Scan every embedding instead of the HNSW index (the evaluation's exact baseline). */
   exact?: boolean;
+  /** With no region, search the part of the photo that holds the product (default: AUTO_REGION). */
+  autoRegion?: boolean;
 }
 
 export interface HitView {
@@ -46,7 +48,17 @@ export interface SearchResultView {
   tookMs: number;
   model: string;
   reranked: boolean;
+  /** The part of the query photo searched (null: all of it, or a catalog product). */
+  region: Region | null;
+  /** Whether the service chose that region (the request gave none). */
+  autoRegion: boolean;
   items: HitView[];
+}
+
+/** The part of the query photo a search used, and whether the service chose it. */
+interface RegionUsed {
+  region: Region | null;
+  autoRegion: boolean;
 }
 
 interface SearchParams {
@@ -55,6 +67,7 @@ interface SearchParams {
   excludeProductId: string | null;
   source: QuerySource['kind'];
   region: Region | null;
+  autoRegion?: boolean;
   exact?: boolean;
 }
 
@@ -65,7 +78,12 @@ export class SearchService {
     private readonly models: Models,
     private readonly catalog: CatalogService,
     private readonly vectorModel: VectorModel,
-    private readonly options: { maxPixels: number; searchTtlMs: number },
+    private readonly options: {
+      maxPixels: number;
+      searchTtlMs: number;
+      /** Search the proposed product region of a photo when a request names no region (AUTO_REGION). */
+      autoRegion?: boolean;
+    },
   ) {}
 
   async similarProducts(request: SearchRequest): Promise<SearchResultView> {
@@ -79,7 +97,8 @@ export class SearchService {
       filter: request.filter ?? {},
       excludeProductId: request.source.kind === 'product' ? request.source.productId : null,
       source: request.source.kind,
-      region: request.region ?? null,
+      region: query.region,
+      autoRegion: query.autoRegion,
       exact: request.exact ?? false,
     };
     // With re-ranking, one ANN query fetches the whole shortlist; its head is the plain result.
@@ -93,8 +112,8 @@ export class SearchService {
       params: params as unknown as Record<string, unknown>,
       results: hits.slice(0, request.topK),
     });
-    if (request.rerank) return this.rerank(id, query.features, hits, request.topK, started);
-    return this.result(id, hits, false, started);
+    if (request.rerank) return this.rerank(id, query.features, hits, request.topK, started, query);
+    return this.result(id, hits, false, started, query);
   }
 
   /** Scores the stored query against the search's top `candidates` products and re-orders them. */
@@ -112,11 +131,11 @@ export class SearchService {
     }
     const params = search.params as unknown as SearchParams;
     const shortlist = await this.nearest(search.queryEmbedding, params, candidates);
-    return this.rerank(search.id, search.queryFeatures, shortlist, topK, started);
+    return this.rerank(search.id, search.queryFeatures, shortlist, topK, started, { region: params.region, autoRegion: params.autoRegion ?? false });
   }
 
   /** The pairwise scorer over a shortlist, with features stored at ingest (no image is decoded). */
-  private async rerank(id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number) {
+  private async rerank(id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number, used: RegionUsed) {
     const stored = await this.db.vectors.get(shortlist.map((h) => h.imageId), this.vectorModel);
     const scored = shortlist.filter((h) => stored.has(h.imageId));
     const scores = await this.models.score(queryFeatures, scored.map((h) => stored.get(h.imageId)!.features));
@@ -125,7 +144,7 @@ export class SearchService {
       .sort((a, b) => b.score - a.score || a.distance - b.distance)
       .slice(0, topK);
     // Storing the new order and loading the products don't depend on each other.
-    const [, view] = await Promise.all([this.db.searches.saveRerank(id, reranked), this.result(id, reranked, true, started)]);
+    const [, view] = await Promise.all([this.db.searches.saveRerank(id, reranked), this.result(id, reranked, true, started, used)]);
     return { ...view, tookMs: performance.now() - started };
   }
 
@@ -138,11 +157,14 @@ export class SearchService {
       if (!image) throw new AppError('NOT_FOUND', 'No product with that id (or it has no image).');
       const stored = (await this.db.vectors.get([image.id], this.vectorModel)).get(image.id);
       if (!stored) throw new AppError('NOT_FOUND', 'That product has no embedding with the current model yet.');
-      return { ...stored, imageHash: null };
+      return { ...stored, imageHash: null, region: null, autoRegion: false };
     }
     const image = await validateImage(source.bytes, { maxPixels: this.options.maxPixels });
-    const [embedding] = await this.models.embed([{ image, region: request.region }]);
-    return { ...embedding, imageHash: image.sha256 };
+    // No region asked for: the service may find where the product is (a photo is mostly background).
+    const proposed = !request.region && (request.autoRegion ?? this.options.autoRegion ?? false) ? await proposeRegion(image) : null;
+    const region = request.region ?? proposed ?? undefined;
+    const [embedding] = await this.models.embed([{ image, region }]);
+    return { ...embedding, imageHash: image.sha256, region: region ?? null, autoRegion: proposed !== null };
   }
 
   private nearest(vector: Float32Array, params: SearchParams, k: number) {
@@ -156,7 +178,7 @@ export class SearchService {
     });
   }
 
-  private async result(id: string, hits: StoredHit[], reranked: boolean, started: number): Promise<SearchResultView> {
+  private async result(id: string, hits: StoredHit[], reranked: boolean, started: number, used: RegionUsed): Promise<SearchResultView> {
     const products = await this.catalog.productsById(hits.map((h) => h.productId));
     const items: HitView[] = [];
     for (const hit of hits) {
@@ -173,7 +195,7 @@ export class SearchService {
         image,
       });
     }
-    return { id, tookMs: performance.now() - started, model: this.vectorModel.key, reranked, items };
+    return { id, tookMs: performance.now() - started, model: this.vectorModel.key, reranked, region: used.region, autoRegion: used.autoRegion, items };
   }
 }
 

@@ -187,3 +187,34 @@ function crc32(buf: Buffer): number {
   for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
+
+export type Texture = 'noise' | 'stripes' | 'planks';
+
+/**
+ * A shopper's photo of a product: the image pasted at (left, top) on a large textured background
+ * (a noisy carpet, a striped bedspread, floor planks), as a JPEG; the box it occupies is returned.
+ */
+export async function onTexturedBackground(
+  product: Buffer,
+  opts: { width: number; height: number; left: number; top: number; texture: Texture; seed?: number },
+): Promise<{ photo: Buffer; box: { x: number; y: number; width: number; height: number } }> {
+  const r = rng(opts.seed ?? 1);
+  const { width, height } = opts;
+  const base = [80 + r() * 120, 60 + r() * 120, 40 + r() * 120];
+  const other = base.map((c) => 255 - c);
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const band =
+        opts.texture === 'stripes' ? Math.floor(y / 24) % 2 === 0 : opts.texture === 'planks' ? (Math.floor(x / 60) + Math.floor(y / 300)) % 3 === 0 : false;
+      const colour = band ? other : base;
+      const grain = opts.texture === 'planks' ? Math.sin(y / 7 + Math.floor(x / 60)) * 12 : 0;
+      for (let c = 0; c < 3; c++) pixels[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, colour[c]! + grain + (r() - 0.5) * 50));
+    }
+  const meta = await sharp(product).metadata();
+  const photo = await sharp(pixels, { raw: { width, height, channels: 3 } })
+    .composite([{ input: product, left: opts.left, top: opts.top }])
+    .jpeg({ quality: 88 })
+    .toBuffer();
+  return { photo, box: { x: opts.left / width, y: opts.top / height, width: meta.width! / width, height: meta.height! / height } };
+}

@@ -25,6 +25,8 @@ export function SearchPage({ productId }: { productId?: string | null }) {
   const [region, setRegion] = useState<Region | null>(null);
   const [filters, setFilters] = useState<FilterValues>(NO_FILTERS);
   const [topK, setTopK] = useState(String(DEFAULT_TOP_K));
+  /** Let the server find the product in the photo (the area it used is drawn as the crop box). */
+  const [findProduct, setFindProduct] = useState(false);
   const [result, setResult] = useState<SearchResult | null>(null);
   /** Ranks before the last re-rank, by product id (null when the result is not a re-rank). */
   const [ranksBefore, setRanksBefore] = useState<Map<string, number> | null>(null);
@@ -50,6 +52,8 @@ export function SearchPage({ productId }: { productId?: string | null }) {
         if (controller.signal.aborted) return;
         setResult(next);
         setRanksBefore(before);
+        // The area the server found: drawn as the crop box, for the user to keep or change.
+        if (next.autoRegion && next.region) setRegion(next.region);
         // On a phone the results are below the photo and the form: bring them into view.
         if (what === 'searching' && !window.matchMedia('(min-width: 761px)').matches) {
           resultsSection.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
@@ -69,7 +73,7 @@ export function SearchPage({ productId }: { productId?: string | null }) {
   );
 
   const search = useCallback(
-    (src: Source | null, area: Region | null, values: FilterValues, k: number) => {
+    (src: Source | null, area: Region | null, values: FilterValues, k: number, auto: boolean) => {
       if (!src) {
         setError('Choose a photo first: pick a file, drop or paste one, or give the address of an image.');
         return;
@@ -79,6 +83,7 @@ export function SearchPage({ productId }: { productId?: string | null }) {
       else if (src.kind === 'url') args.imageUrl = src.url;
       else args.productId = src.product.id;
       if (src.kind !== 'product' && !isWhole(area)) args.region = area!;
+      else if (src.kind !== 'product' && auto) args.autoRegion = true;
       void run('searching', (signal) => api.similarProducts(args, { signal }), null);
     },
     [run],
@@ -91,7 +96,7 @@ export function SearchPage({ productId }: { productId?: string | null }) {
     });
     setPreviewFailed(false);
     setRegion(null);
-    search(next, null, filters, topKNumber);
+    search(next, null, filters, topKNumber, findProduct);
   };
 
   const onFile = (file: File) => chooseSource({ kind: 'file', file, preview: URL.createObjectURL(file) });
@@ -120,7 +125,7 @@ export function SearchPage({ productId }: { productId?: string | null }) {
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    search(source, region, filters, topKNumber);
+    search(source, region, filters, topKNumber, findProduct);
   };
 
   const rerank = () => {
@@ -187,6 +192,10 @@ export function SearchPage({ productId }: { productId?: string | null }) {
               <label htmlFor={`${id}-topk`}>Results</label>
               <input id={`${id}-topk`} type="number" min="1" max="100" step="1" inputMode="numeric" value={topK} onChange={(e) => setTopK(e.target.value)} />
             </div>
+            <label className="check">
+              <input type="checkbox" checked={findProduct} onChange={(e) => setFindProduct(e.target.checked)} />
+              Find the product in the photo
+            </label>
           </details>
           <div className="form-actions">
             <button type="submit" className="button primary" disabled={!source}>
@@ -221,7 +230,7 @@ export function SearchPage({ productId }: { productId?: string | null }) {
               : result
                 ? result.reranked
                   ? `Re-ranked ${plural(result.items.length, 'product')} with the pairwise model in ${milliseconds(result.tookMs)}${ranksBefore ? `: ${moved} moved, ${newcomers} new from further down the list` : ''}. Model ${result.model}.`
-                  : `${plural(result.items.length, 'product')} in ${milliseconds(result.tookMs)}, searching ${source?.kind === 'product' ? 'like a catalog product' : describeRegion(region)}. Model ${result.model}.`
+                  : `${plural(result.items.length, 'product')} in ${milliseconds(result.tookMs)}, searching ${source?.kind === 'product' ? 'like a catalog product' : describeRegion(region)}${result.autoRegion ? ' (found automatically)' : ''}. Model ${result.model}.`
                 : ''}
         </p>
 
