@@ -14,6 +14,16 @@ export const API_ERROR_CODES = [
   'IMAGE_FETCH_FAILED',
   /** The request carries more files than the upload limit allows. */
   'TOO_MANY_FILES',
+  /** The request body (not an image) is larger than the server accepts. */
+  'REQUEST_TOO_LARGE',
+  /** The operation asks for too much work at once (cost, aliases, searches); split it. */
+  'QUERY_TOO_COMPLEX',
+  /** This client sent more requests than RATE_LIMIT_PER_MINUTE allows; retry after Retry-After. */
+  'RATE_LIMITED',
+  /** The server is at capacity and shed the request; retry after Retry-After. */
+  'OVERLOADED',
+  /** The database cannot be reached right now; retry after Retry-After. */
+  'DATABASE_UNAVAILABLE',
   /** The product or search does not exist. */
   'NOT_FOUND',
   /** The search is older than SEARCH_TTL_HOURS and can no longer be re-ranked. */

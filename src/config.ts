@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 // Every setting the service reads, from the environment, validated once at start-up.
@@ -21,11 +22,26 @@ const schema = z.object({
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   UPLOAD_MAX_FILES: z.coerce.number().int().min(1).max(100).default(10),
   IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(40_000_000),
+  // Width and height bound the work too: a 39,000,000 × 1 PNG is within the pixel limit.
+  IMAGE_MAX_SIDE: z.coerce.number().int().min(64).default(12_000),
+  IMAGE_MAX_ASPECT_RATIO: z.coerce.number().min(1).default(20),
   IMAGE_URL_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   // Lets imageUrl reach loopback and private addresses; off by default (request forgery guard).
   IMAGE_URL_ALLOW_PRIVATE: bool.default(false),
   ADMIN_API_KEY: z.string().min(16).optional(),
   SEARCH_TTL_HOURS: z.coerce.number().min(0.01).default(24),
+  SEARCH_PRUNE_INTERVAL_MINUTES: z.coerce.number().min(0.01).default(60),
+  // Hardening (issue 13): bounded work per request, load shedding, rate limits, timeouts.
+  QUERY_MAX_COST: z.coerce.number().int().min(1).default(2000),
+  QUERY_MAX_SEARCHES: z.coerce.number().int().min(1).max(100).default(4),
+  // Searches are CPU-bound (decoding, the embedder): one per core at once, and as many waiting,
+  // so that an admitted search waits about one search's time at most (bench/attack.ts).
+  SEARCH_MAX_CONCURRENT: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
+  SEARCH_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(availableParallelism()),
+  SEARCH_MAX_QUEUE_WAIT_MS: z.coerce.number().int().min(1).default(500),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   // Search the product's region of a shopper photo when the request names none (measured: no gain
   // on the shopper-photo set with the shipped model, so off; bench/results/auto-region.md).
   AUTO_REGION: bool.default(false),
@@ -54,6 +70,11 @@ export type Config = z.infer<typeof schema>;
 
 /** Every environment variable the service reads; the README's settings table lists each (tests/docs.readme.test.ts). */
 export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof Config)[];
+
+/** The limits an image must keep to be decoded (src/images validateImage). */
+export function imageLimits(config: Config): { maxPixels: number; maxSide: number; maxAspectRatio: number } {
+  return { maxPixels: config.IMAGE_MAX_PIXELS, maxSide: config.IMAGE_MAX_SIDE, maxAspectRatio: config.IMAGE_MAX_ASPECT_RATIO };
+}
 
 export class ConfigError extends Error {}
 

@@ -2,11 +2,12 @@
 // and `npm run schema` copies this list into client/error-codes.ts for the browser bundle.
 
 /**
- * Every code this service puts in a GraphQL error's `extensions.code`, with what it means. They
- * come with HTTP 200 (the code is in the body), so none has an HTTP status of its own;
- * src/http/client-errors.ts maps the few HTTP-level failures (an upload over its limits) onto
- * them. Apollo's own codes for malformed requests (GRAPHQL_PARSE_FAILED,
- * GRAPHQL_VALIDATION_FAILED, BAD_REQUEST) pass through as Apollo sets them.
+ * Every code this service puts in a GraphQL error's `extensions.code`, with what it means. Most
+ * come with HTTP 200 (the code is in the body); src/http/client-errors.ts maps the HTTP-level
+ * failures (a malformed or oversized request) onto them and gives the few that a client should
+ * retry later their HTTP status (429, 503, with Retry-After). Apollo's own codes for malformed
+ * requests (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_REQUEST) pass through as Apollo
+ * sets them.
  */
 export const ERROR_CODES = {
   BAD_USER_INPUT: 'An argument is malformed or out of range; the message says which.',
@@ -15,6 +16,11 @@ export const ERROR_CODES = {
   IMAGE_TOO_LARGE: 'The upload exceeds the byte limit, or the image the pixel limit.',
   IMAGE_FETCH_FAILED: 'The image at `imageUrl` could not be downloaded.',
   TOO_MANY_FILES: 'The request carries more files than the upload limit allows.',
+  REQUEST_TOO_LARGE: 'The request body (not an image) is larger than the server accepts.',
+  QUERY_TOO_COMPLEX: 'The operation asks for too much work at once (cost, aliases, searches); split it.',
+  RATE_LIMITED: 'This client sent more requests than RATE_LIMIT_PER_MINUTE allows; retry after Retry-After.',
+  OVERLOADED: 'The server is at capacity and shed the request; retry after Retry-After.',
+  DATABASE_UNAVAILABLE: 'The database cannot be reached right now; retry after Retry-After.',
   NOT_FOUND: 'The product or search does not exist.',
   SEARCH_EXPIRED: 'The search is older than SEARCH_TTL_HOURS and can no longer be re-ranked.',
   UNAUTHENTICATED: 'An admin operation without a valid admin API key.',

@@ -9,10 +9,18 @@ try {
   const config = loadConfig();
   const service = await startService(config, logger);
   logger.info(`Ready: page ${service.url}/  ·  GraphiQL ${service.url}/graphiql  ·  API ${service.url}/graphql`);
+  // Stop accepting, let requests in flight finish (SHUTDOWN_TIMEOUT_MS at most), close the
+  // database and the model sessions, exit 0. A second signal during that exits at once.
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    await service.close();
-    process.exit(0);
+    try {
+      await service.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

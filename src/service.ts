@@ -1,18 +1,20 @@
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { CatalogService } from './catalog/catalog-service.js';
 import { ProductImporter } from './catalog/product-importer.js';
-import type { Config } from './config.js';
+import { imageLimits, type Config } from './config.js';
 import { openDatabase, type Database, type VectorModel } from './db/index.js';
 import { loadDemoCatalog } from './demo/load-demo.js';
 import { createApp } from './http/app.js';
+import { drainServer } from './http/drain.js';
 import { buildApiSchema, createApollo } from './http/graphql.js';
 import { AdminService } from './ingest/admin-service.js';
 import { IngestService, ingestSettings } from './ingest/ingest-service.js';
 import { loadModels, type Models } from './ml/index.js';
 import type { Services } from './resolvers/context.js';
+import { LoadShedder } from './search/load-shedder.js';
 import { SearchService } from './search/search-service.js';
 import { fetchImage } from './fetch/image-url.js';
 import { MediaStore } from './storage/media-store.js';
@@ -61,8 +63,10 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
   await db.models.ensure(vectorModel);
 
   const media = new MediaStore(mediaRoot);
+  const tempFiles = await media.removeStaleTempFiles();
+  if (tempFiles) logger.info({ removed: tempFiles }, 'removed temp files of interrupted media writes');
   const importer = new ProductImporter(db, models, media, vectorModel, {
-    maxPixels: config.IMAGE_MAX_PIXELS,
+    imageLimits: imageLimits(config),
     nearDuplicates: {
       action: config.NEAR_DUP_ACTION,
       maxHamming: config.NEAR_DUP_MAX_HAMMING,
@@ -94,10 +98,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const core = await openCore(config, logger);
   const { db, models, media, mediaRoot, vectorModel, importer } = core;
   const catalog = new CatalogService(db, media, { info: models.info, provider: models.provider, vectorModel });
+  const shedder = new LoadShedder({
+    maxConcurrent: config.SEARCH_MAX_CONCURRENT,
+    maxQueue: config.SEARCH_MAX_QUEUE,
+    maxQueueWaitMs: config.SEARCH_MAX_QUEUE_WAIT_MS,
+  });
   const search = new SearchService(db, models, catalog, vectorModel, {
-    maxPixels: config.IMAGE_MAX_PIXELS,
+    imageLimits: imageLimits(config),
     searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
     autoRegion: config.AUTO_REGION,
+    shedder,
   });
   const services: Services = {
     search,
@@ -117,7 +127,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger.info({ products: count, ms: Date.now() - started }, 'demo catalog loaded');
   }
 
-  const apollo = await createApollo(await buildApiSchema(), logger);
+  const schema = await buildApiSchema();
+  const apollo = await createApollo(schema, logger, {
+    maxCost: config.QUERY_MAX_COST,
+    maxSearches: config.QUERY_MAX_SEARCHES,
+  });
+  let stopping = false;
   const app = createApp({
     apollo,
     services,
@@ -125,13 +140,49 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     adminApiKey: config.ADMIN_API_KEY,
     uploadMaxBytes: config.UPLOAD_MAX_BYTES,
     uploadMaxFiles: config.UPLOAD_MAX_FILES,
-    health: async () => ({ database: db.kind, model: models.info.key, provider: models.provider }),
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    refuseIfOverloaded: () => shedder.refuseIfSaturated(),
+    health: {
+      info: () => ({ database: db.kind, model: models.info.key, provider: models.provider }),
+      checks: {
+        // A stopping server finishes its requests but should get no new ones.
+        server: async () => ({ ok: !stopping, ...(stopping && { stopping: true }), load: shedder.load }),
+        database: async () => {
+          await db.ping();
+          return { ok: true, kind: db.kind };
+        },
+        migrations: async () => {
+          const pending = await db.pendingMigrations();
+          return { ok: pending.length === 0, pending };
+        },
+        models: async () => ({ ok: true, key: models.info.key, provider: models.provider }),
+      },
+    },
     logger,
   });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
-    s.once('error', reject);
+  // A slow or stalled request (headers or body) gets 408 and its socket back, instead of holding
+  // it; the timeouts are checked every second (node's default: every 30 s).
+  const server = createServer(
+    {
+      requestTimeout: config.REQUEST_TIMEOUT_MS,
+      headersTimeout: Math.min(config.REQUEST_TIMEOUT_MS, 10_000),
+      connectionsCheckingInterval: 1000,
+    },
+    app,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
   });
+
+  // Expired searches are of no use (rerankSearch refuses them) and ~20 KB each.
+  const prune = () =>
+    search.pruneExpired().then(
+      (pruned) => pruned && logger.info({ pruned }, 'expired searches pruned'),
+      (err) => logger.warn({ err }, 'pruning expired searches failed'),
+    );
+  void prune();
+  const pruning = setInterval(prune, config.SEARCH_PRUNE_INTERVAL_MINUTES * 60_000).unref();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = (config.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, '');
@@ -144,8 +195,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     ingest: core.ingest,
     db,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      stopping = true;
+      clearInterval(pruning);
+      const drained = await drainServer(server, config.SHUTDOWN_TIMEOUT_MS);
+      if (!drained)
+        logger.warn(
+          { timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+          'requests still running at the shutdown deadline were cut off',
+        );
       await apollo.stop();
       await core.close();
     },

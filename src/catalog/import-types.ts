@@ -1,7 +1,7 @@
 // What the catalog write path takes and reports: prepared images, items, the near-duplicate
 // policy, and the decision taken about each image.
 import type { ProductRecord, Repositories, SavedProduct } from '../db/index.js';
-import type { ValidatedImage } from '../images/index.js';
+import type { ValidatedImage, ValidateImageOptions } from '../images/index.js';
 
 export interface ImageInput {
   bytes: Buffer;
@@ -60,7 +60,7 @@ export interface ImportOptions {
 }
 
 export interface ImporterOptions {
-  maxPixels: number;
+  imageLimits: ValidateImageOptions;
   nearDuplicates: NearDuplicatePolicy;
 }
 

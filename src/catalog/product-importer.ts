@@ -42,7 +42,7 @@ export class ProductImporter {
   }
 
   async prepare(bytes: Buffer, ref: string | null = null): Promise<PreparedImage> {
-    const image = await validateImage(bytes, { maxPixels: this.options.maxPixels });
+    const image = await validateImage(bytes, this.options.imageLimits);
     return { image, phash: await perceptualHash(image), ref };
   }
 

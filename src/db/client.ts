@@ -32,7 +32,8 @@ export async function createClient(opts: ClientOptions): Promise<Client> {
 
 async function createPostgresClient(url: string, logger: pino.Logger): Promise<Client> {
   const adapter = new PrismaPg(
-    { connectionString: url },
+    // Without a connect timeout a pool waits forever for an unreachable server.
+    { connectionString: url, connectionTimeoutMillis: 5000 },
     {
       onPoolError: (err) => logger.error({ err }, 'postgres pool error'),
       onConnectionError: (err) => logger.warn({ err }, 'postgres connection error'),

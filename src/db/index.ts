@@ -6,7 +6,8 @@ import { catalogWrites } from './catalog-writes.js';
 import { createClient, safeHost, type Client } from './client.js';
 import { embeddingRepository } from './embeddings.js';
 import { ingestRunRepository } from './ingest-runs.js';
-import { migrate as runMigrations } from './migrator.js';
+import { defaultMigrationsDir, migrate as runMigrations, readMigrations } from './migrator.js';
+import { withOutageErrors } from './outages.js';
 import { nearDuplicateRepository } from './near-duplicates.js';
 import { plannerStats, staleTables } from './planner-stats.js';
 import { clientScope, transactionScope, type Scope } from './scope.js';
@@ -25,6 +26,7 @@ export type { KnownNearDuplicate, NearDuplicateRecord } from './near-duplicates.
 export type { NewSearch, StoredHit } from './searches.js';
 export type { SearchSettings } from './server-info.js';
 export { MigrationError } from './migrator.js';
+export { isOutage } from './outages.js';
 export { VectorModelError, indexName } from './vector-models.js';
 export { bytesToFloat32, float32ToBytes } from './floats.js';
 
@@ -61,7 +63,9 @@ export function databaseOver(client: Client, opts: Pick<OpenDatabaseOptions, 'ef
     ingestRuns: ingestRunRepository(scope),
     nearDuplicates: nearDuplicateRepository(scope, stats),
   });
-  return {
+  let migrationNames: Promise<string[]> | undefined;
+  // Every call that fails because the database is unreachable throws DATABASE_UNAVAILABLE.
+  return withOutageErrors<Database>({
     kind: client.kind,
     pgdataDir: client.pgdataDir,
     ...repositories(clientScope(prisma)),
@@ -78,6 +82,13 @@ export function databaseOver(client: Client, opts: Pick<OpenDatabaseOptions, 'ef
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;
     },
+    pendingMigrations: async () => {
+      migrationNames ??= readMigrations(opts.migrationsDir ?? defaultMigrationsDir()).then((files) => files.map((f) => f.name));
+      const done = await prisma.$queryRaw<{ name: string }[]>`
+        SELECT migration_name AS name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+      const applied = new Set(done.map((r) => r.name));
+      return (await migrationNames).filter((name) => !applied.has(name));
+    },
     close: () => client.close(),
-  };
+  });
 }

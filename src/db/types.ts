@@ -90,5 +90,7 @@ export interface Database extends Repositories {
   staleTables(): Promise<string[]>;
   /** Cheap liveness check (SELECT 1); throws when the database is unreachable. */
   ping(): Promise<void>;
+  /** The migrations in the migrations folder that this database has not applied (readiness). */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }

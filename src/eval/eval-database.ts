@@ -4,7 +4,7 @@ import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { CatalogService } from '../catalog/catalog-service.js';
-import { loadConfig, type Config } from '../config.js';
+import { imageLimits, loadConfig, type Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { IngestProgress, IngestReport } from '../ingest/ingest-service.js';
 import { loadManifest } from '../ml/manifest.js';
@@ -76,7 +76,7 @@ export async function openEvalDatabase(opts: OpenEvalDatabaseOptions): Promise<E
 
     const catalog = new CatalogService(core.db, core.media, { info: core.models.info, provider: core.models.provider, vectorModel: core.vectorModel });
     const search = new SearchService(core.db, core.models, catalog, core.vectorModel, {
-      maxPixels: config.IMAGE_MAX_PIXELS,
+      imageLimits: imageLimits(config),
       searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
     });
     return {

@@ -5,14 +5,17 @@ import { expressMiddleware } from '@as-integrations/express5';
 import compression from 'compression';
 import type { ApolloServer } from '@apollo/server';
 import express, { type ErrorRequestHandler } from 'express';
-import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Logger } from 'pino';
+import type { ErrorCode } from '../errors.js';
 import type { ApiContext, Services } from '../resolvers/context.js';
 import { MEDIA_PREFIX } from '../storage/media-store.js';
 import { isAdminRequest } from './admin-auth.js';
-import { toClientError } from './client-errors.js';
+import { HTTP_STATUS, retryAfterSeconds, toClientError, toRestError } from './client-errors.js';
+import { healthRoutes, type HealthOptions } from './health.js';
+import { searchRateLimit } from './rate-limit.js';
 import { REST_PREFIX, restApi } from './rest-api.js';
 import { rootPage } from './root-page.js';
+import { graphqlUploads } from './uploads.js';
 
 export interface AppOptions {
   apollo: ApolloServer<ApiContext>;
@@ -21,7 +24,11 @@ export interface AppOptions {
   adminApiKey?: string;
   uploadMaxBytes: number;
   uploadMaxFiles: number;
-  health: () => Promise<Record<string, unknown>>;
+  /** Requests per client IP per minute on the search endpoints (/graphql, /api); 0: no limit. */
+  rateLimitPerMinute: number;
+  /** Throws OVERLOADED when the search queue is full (the load shedder's early refusal). */
+  refuseIfOverloaded: () => void;
+  health: HealthOptions;
   logger: Logger;
   /** The built web page and GraphiQL (web/dist); default: found next to the code; null: none. */
   webRoot?: string | null;
@@ -39,10 +46,22 @@ export function createApp(options: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
 
+  if (options.rateLimitPerMinute > 0) app.use(['/graphql', REST_PREFIX], searchRateLimit(options.rateLimitPerMinute));
+  // Under overload an upload is refused before its body is read: reading and parsing it would
+  // take the time the admitted searches need. (Other requests meet the search queue itself.)
+  app.use(['/graphql', REST_PREFIX], (req, _res, next) => {
+    if (!req.is(['multipart/form-data', 'image/*'])) return next();
+    try {
+      options.refuseIfOverloaded();
+    } catch (error) {
+      return next(error);
+    }
+    next();
+  });
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
-    graphqlUploadExpress({ maxFileSize: options.uploadMaxBytes, maxFiles: options.uploadMaxFiles }),
+    graphqlUploads({ maxFileSize: options.uploadMaxBytes, maxFiles: options.uploadMaxFiles }),
     expressMiddleware(options.apollo, {
       context: async ({ req }) => ({
         ...options.services,
@@ -61,9 +80,7 @@ export function createApp(options: AppOptions): express.Express {
     (_req, res) => void res.status(404).type('text/plain').send('Not found'),
   );
 
-  app.get('/healthz', async (_req, res) => {
-    res.json({ ok: true, ...(await options.health()) });
-  });
+  healthRoutes(app, options.health);
   // The web page (search, catalog, product pages: one index.html) and GraphiQL, built by Vite
   // into web/dist (`npm run build`). Without a build, / explains the API in one page.
   const webRoot = options.webRoot === undefined ? findWebRoot() : (options.webRoot ?? undefined);
@@ -86,10 +103,19 @@ export function createApp(options: AppOptions): express.Express {
     app.get('/graphiql', (_req, res) => void res.status(404).type('text/plain').send('GraphiQL is not built: run `npm run build`.'));
   }
 
+  // Errors raised before Apollo or the REST handlers run (rate limit, body parsers, uploads), in
+  // the shape of the API the request was for.
   const onError: ErrorRequestHandler = (error, req, res, _next) => {
     const { error: client, expected } = toClientError(error);
     if (!expected) options.logger.error({ err: error, url: req.url }, 'request failed');
-    const status = (error as { status?: number }).status ?? 500;
+    const code = client.extensions.code as ErrorCode;
+    const seconds = retryAfterSeconds(code);
+    if (seconds !== undefined && !res.get('retry-after')) res.set('retry-after', String(seconds));
+    if (req.originalUrl.startsWith(`${REST_PREFIX}/`)) {
+      const rest = toRestError(error);
+      return void res.status(rest.status).json(rest.body);
+    }
+    const status = (error as { status?: number }).status ?? HTTP_STATUS[code];
     res.status(expected ? status : 500).json({ errors: [{ message: client.message, extensions: client.extensions }] });
   };
   app.use(onError);

@@ -18,6 +18,11 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   IMAGE_TOO_LARGE: 413,
   IMAGE_FETCH_FAILED: 422,
   TOO_MANY_FILES: 413,
+  REQUEST_TOO_LARGE: 413,
+  QUERY_TOO_COMPLEX: 400,
+  RATE_LIMITED: 429,
+  OVERLOADED: 503,
+  DATABASE_UNAVAILABLE: 503,
   NOT_FOUND: 404,
   SEARCH_EXPIRED: 410,
   UNAUTHENTICATED: 401,
@@ -25,6 +30,13 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFLICT: 409,
   INTERNAL_SERVER_ERROR: 500,
 };
+
+/** How long a client should wait before retrying, for the codes that mean "not now" (Retry-After). */
+const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = { OVERLOADED: 1, DATABASE_UNAVAILABLE: 5 };
+
+export function retryAfterSeconds(code: ErrorCode | undefined): number | undefined {
+  return code ? RETRY_AFTER_SECONDS[code] : undefined;
+}
 
 /** The REST face's error: the same code and message as GraphQL's, its HTTP status, as `{ error: { code, message } }`. */
 export function toRestError(error: unknown): {
@@ -37,7 +49,6 @@ export function toRestError(error: unknown): {
   return { status: HTTP_STATUS[code], body: { error: { code, message: client.message } }, expected };
 }
 
-
 /**
  * Turns anything thrown below the API into a client-safe GraphQL error: known errors keep their
  * code and message; anything else becomes INTERNAL_SERVER_ERROR with no detail (it is logged).
@@ -47,7 +58,11 @@ export function toClientError(error: unknown): { error: ClientError; expected: b
     return { error: coded(error.code, error.message), expected: true };
   }
   // graphql-upload's and express's own errors (http-errors) carry an HTTP status.
-  const httpError = error as { status?: number; expose?: boolean; message?: string };
+  const httpError = error as { status?: number; expose?: boolean; message?: string; type?: string };
+  // express.json's body limit: the request itself, not an image, is too large.
+  if (httpError?.type === 'entity.too.large') {
+    return { error: coded('REQUEST_TOO_LARGE', 'The request body is larger than the server accepts.'), expected: true };
+  }
   if (httpError?.status === 413) {
     const tooMany = /max file uploads/i.test(httpError.message ?? '');
     return {

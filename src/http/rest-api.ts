@@ -27,7 +27,12 @@ export function restApi(options: RestApiOptions): express.Router {
   const readForm: express.RequestHandler = (req, res, next) =>
     upload.single('image')(req, res, (error?: unknown) => next(error ? uploadError(error) : undefined));
   // `curl --data-binary @shirt.jpg -H 'content-type: image/jpeg'` works too: the body is the image.
-  const rawImage = express.raw({ type: 'image/*', limit: options.uploadMaxBytes });
+  const rawBody = express.raw({ type: 'image/*', limit: options.uploadMaxBytes });
+  // Here the body is the image: over the limit it is IMAGE_TOO_LARGE, not REQUEST_TOO_LARGE.
+  const rawImage: express.RequestHandler = (req, res, next) =>
+    rawBody(req, res, (error?: unknown) =>
+      next((error as { type?: string })?.type === 'entity.too.large' ? new AppError('IMAGE_TOO_LARGE', 'The uploaded file is larger than the upload limit.') : error),
+    );
   const document = openApiDocument();
 
   router.post(route(MATCH_PATH), rawImage, readForm, async (req, res) => {

@@ -19,9 +19,17 @@ const VIPS_FORMAT: Record<ImageFormat, string> = { jpeg: 'jpeg', png: 'png', web
 
 export const SUPPORTED_IMAGE_TYPES = Object.keys(FORMATS);
 
+// libvips keeps recent operations and their pixels (up to 50 MB) for reuse; every upload is a
+// new image, so the cache only holds memory after a burst of them.
+sharp.cache(false);
+
 export interface ValidateImageOptions {
   /** Largest accepted width × height (after decoding the header, before any pixel is decoded). */
   maxPixels: number;
+  /** Largest accepted width or height: decoding work follows the longer side, not only the area. */
+  maxSide?: number;
+  /** Largest accepted ratio of the longer side to the shorter one. */
+  maxAspectRatio?: number;
 }
 
 /** Opens validated bytes with sharp: orientation from EXIF applied, first frame only. */
@@ -33,7 +41,8 @@ export function openImage(image: ValidatedImage): Sharp {
 /**
  * Checks that bytes are a supported, decodable image within the pixel limit.
  * Throws ImageError: UNSUPPORTED_IMAGE_TYPE (not JPEG/PNG/WebP/GIF/AVIF by its bytes, e.g. SVG),
- * IMAGE_TOO_LARGE (width × height over maxPixels), BAD_IMAGE (empty, corrupt or truncated).
+ * IMAGE_TOO_LARGE (width × height over maxPixels, a side over maxSide, or thinner than
+ * maxAspectRatio allows), BAD_IMAGE (empty, corrupt or truncated).
  */
 export async function validateImage(bytes: Uint8Array, opts: ValidateImageOptions): Promise<ValidatedImage> {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -56,12 +65,7 @@ export async function validateImage(bytes: Uint8Array, opts: ValidateImageOption
   }
   if (!meta.width || !meta.height) throw new ImageError('BAD_IMAGE', 'The image has no dimensions.');
   // Checked from the header so that a decompression bomb is refused without decoding it.
-  if (meta.width * meta.height > opts.maxPixels) {
-    throw new ImageError(
-      'IMAGE_TOO_LARGE',
-      `The image is ${meta.width}×${meta.height} (${meta.width * meta.height} pixels); the limit is ${opts.maxPixels} pixels.`,
-    );
-  }
+  checkDimensions(meta.width, meta.height, opts);
 
   // Decode every pixel once (shrink-on-load keeps it cheap) so truncated or corrupt data fails here.
   try {
@@ -80,6 +84,19 @@ export async function validateImage(bytes: Uint8Array, opts: ValidateImageOption
   const width = meta.autoOrient?.width ?? meta.width;
   const height = meta.autoOrient?.height ?? meta.height;
   return { bytes: buf, format, width, height, sha256: createHash('sha256').update(buf).digest('hex') };
+}
+
+function checkDimensions(width: number, height: number, opts: ValidateImageOptions): void {
+  const size = `${width}×${height}`;
+  if (width * height > opts.maxPixels) {
+    throw new ImageError('IMAGE_TOO_LARGE', `The image is ${size} (${width * height} pixels); the limit is ${opts.maxPixels} pixels.`);
+  }
+  if (opts.maxSide !== undefined && Math.max(width, height) > opts.maxSide) {
+    throw new ImageError('IMAGE_TOO_LARGE', `The image is ${size}; the limit is ${opts.maxSide} pixels a side.`);
+  }
+  if (opts.maxAspectRatio !== undefined && Math.max(width, height) / Math.min(width, height) > opts.maxAspectRatio) {
+    throw new ImageError('IMAGE_TOO_LARGE', `The image is ${size}; the longer side may be at most ${opts.maxAspectRatio} times the shorter.`);
+  }
 }
 
 function looksLikeSvg(buf: Buffer): boolean {

@@ -3,8 +3,9 @@ import { isUuid } from '../catalog/catalog-service.js';
 import type { ImageView, ProductView } from '../catalog/views.js';
 import type { Database, ProductFilter, StoredHit, VectorModel } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { proposeRegion, validateImage } from '../images/index.js';
+import { proposeRegion, validateImage, type ValidateImageOptions } from '../images/index.js';
 import type { Models, Region } from '../ml/types.js';
+import type { LoadShedder } from './load-shedder.js';
 
 export const MAX_TOP_K = 100;
 export const MAX_RERANK_CANDIDATES = 200;
@@ -79,18 +80,40 @@ export class SearchService {
     private readonly catalog: CatalogService,
     private readonly vectorModel: VectorModel,
     private readonly options: {
-      maxPixels: number;
+      imageLimits: ValidateImageOptions;
       searchTtlMs: number;
       /** Search the proposed product region of a photo when a request names no region (AUTO_REGION). */
       autoRegion?: boolean;
+      /** The bounded queue searches wait in (none: every search runs at once, as in the evaluation). */
+      shedder?: LoadShedder;
     },
   ) {}
 
   async similarProducts(request: SearchRequest): Promise<SearchResultView> {
-    const started = performance.now();
     checkRange('topK', request.topK, 1, MAX_TOP_K);
     if (request.rerank) checkRange('candidates', request.rerank.candidates, request.topK, MAX_RERANK_CANDIDATES);
     if (request.region) checkRegion(request.region);
+    return this.admitted(() => this.search(request));
+  }
+
+  /** Scores the stored query against the search's top `candidates` products and re-orders them. */
+  async rerankSearch(searchId: string, candidates: number, topK: number) {
+    checkRange('candidates', candidates, 1, MAX_RERANK_CANDIDATES);
+    checkRange('topK', topK, 1, Math.min(MAX_TOP_K, candidates));
+    return this.admitted(() => this.rerankStored(searchId, candidates, topK));
+  }
+
+  /** Deletes the searches past their time to live; returns how many (housekeeping). */
+  pruneExpired(): Promise<number> {
+    return this.db.searches.prune();
+  }
+
+  private admitted<T>(work: () => Promise<T>): Promise<T> {
+    return this.options.shedder ? this.options.shedder.run(work) : work();
+  }
+
+  private async search(request: SearchRequest): Promise<SearchResultView> {
+    const started = performance.now();
     const query = await this.queryEmbedding(request);
     const params: SearchParams = {
       topK: request.topK,
@@ -116,11 +139,8 @@ export class SearchService {
     return this.result(id, hits, false, started, query);
   }
 
-  /** Scores the stored query against the search's top `candidates` products and re-orders them. */
-  async rerankSearch(searchId: string, candidates: number, topK: number) {
+  private async rerankStored(searchId: string, candidates: number, topK: number) {
     const started = performance.now();
-    checkRange('candidates', candidates, 1, MAX_RERANK_CANDIDATES);
-    checkRange('topK', topK, 1, Math.min(MAX_TOP_K, candidates));
     const search = isUuid(searchId) ? await this.db.searches.toRerank(searchId) : null;
     if (!search) throw new AppError('NOT_FOUND', 'No search with that id.');
     if (search.expiresAt.getTime() < Date.now()) {
@@ -159,7 +179,7 @@ export class SearchService {
       if (!stored) throw new AppError('NOT_FOUND', 'That product has no embedding with the current model yet.');
       return { ...stored, imageHash: null, region: null, autoRegion: false };
     }
-    const image = await validateImage(source.bytes, { maxPixels: this.options.maxPixels });
+    const image = await validateImage(source.bytes, this.options.imageLimits);
     // No region asked for: the service may find where the product is (a photo is mostly background).
     const proposed = !request.region && (request.autoRegion ?? this.options.autoRegion ?? false) ? await proposeRegion(image) : null;
     const region = request.region ?? proposed ?? undefined;

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** URL prefix the HTTP app serves the media folder under. */
@@ -29,6 +29,23 @@ export class MediaStore {
   async remove(mediaPath: string): Promise<void> {
     await rm(path.join(this.root, mediaPath), { force: true });
     await rm(path.join(this.root, thumbnailPath(mediaPath)), { force: true });
+  }
+
+  /**
+   * Deletes the temp files of writes that a crash interrupted. Only those older than `minAgeMs`:
+   * another process (an ingest beside the server) may be writing one right now.
+   */
+  async removeStaleTempFiles(minAgeMs = 10 * 60_000): Promise<number> {
+    const names = (await readdir(this.root, { recursive: true })).filter((name) => name.endsWith('.tmp'));
+    let removed = 0;
+    for (const name of names) {
+      const file = path.join(this.root, name);
+      const info = await stat(file).catch(() => undefined);
+      if (!info || Date.now() - info.mtimeMs < minAgeMs) continue;
+      await rm(file, { force: true });
+      removed++;
+    }
+    return removed;
   }
 
   urls(mediaPath: string): { url: string; thumbnailUrl: string } {

@@ -51,6 +51,8 @@ export async function startTestService(
     IMAGE_URL_ALLOW_PRIVATE: 'true',
     // The drawn catalog: suites know its products (demo-catalog.ts); tests/demo.photos.test.ts loads the photos.
     DEMO_CATALOG: 'drawn',
+    // Every test client is 127.0.0.1: the rate limit has its own test (tests/api.hardening.test.ts).
+    RATE_LIMIT_PER_MINUTE: '0',
     ...(fresh.url ? { DATABASE_URL: fresh.url } : {}),
     ...env,
   });
