@@ -250,7 +250,8 @@ def _low_resolution(g: torch.Generator, x: torch.Tensor, strength: torch.Tensor)
     return torch.where(on.view(b, 1, 1, 1).to(x.device), big, x)
 
 
-RECIPES = tuple(GEOMETRY)
+# "mixed" (training only): one view of each pair classic, the other photo-like.
+RECIPES = tuple(GEOMETRY) + ("mixed",)
 
 
 def augment(images: torch.Tensor, size: int, g: torch.Generator, strength: Optional[torch.Tensor] = None,

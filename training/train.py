@@ -58,7 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--width", type=int, default=32, help="CNN base width (feature channels stay 128)")
     p.add_argument("--channels", type=int, default=128, help="feature map channels C")
     p.add_argument("--augment", default="classic", choices=RECIPES,
-                   help="view recipe: classic (1.0.0) or photo (wider geometry, uneven light, occluders, motion blur, low resolution)")
+                   help="view recipe: classic (1.0.0), photo (wider geometry, uneven light, occluders, motion blur, low "
+                        "resolution) or mixed (one view of each pair classic, the other photo; photo queries for the scorer)")
     p.add_argument("--temperature", type=float, default=0.1, help="contrastive temperature")
     p.add_argument("--supcon-weight", type=float, default=0.5, help="weight of the supervised contrastive term (with labels)")
     p.add_argument("--cache-scale", type=float, default=1.5, help="images are decoded once at this multiple of --size")
@@ -205,8 +206,9 @@ def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, args.lr)
             imgs = cache[idx.to(cache.device)]
-            v1 = augment(imgs, args.size, g, torch.ones(len(idx)), args.augment)
-            v2 = augment(imgs, args.size, g, 0.3 + 0.7 * torch.rand(len(idx), generator=g), args.augment)
+            first, second = ("classic", "photo") if args.augment == "mixed" else (args.augment, args.augment)
+            v1 = augment(imgs, args.size, g, torch.ones(len(idx)), first)
+            v2 = augment(imgs, args.size, g, 0.3 + 0.7 * torch.rand(len(idx), generator=g), second)
             z, _ = embedder(torch.cat([v1, v2], 0).contiguous(memory_format=CL))
             z1, z2 = z.split(len(idx))
             lab = labels[idx].to(device) if labels is not None else None
@@ -271,7 +273,8 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, args.lr)
             m = len(idx)
-            q = augment(cache[idx.to(cache.device)], args.size, g, 0.5 + 0.5 * torch.rand(m, generator=g), args.augment)
+            q = augment(cache[idx.to(cache.device)], args.size, g, 0.5 + 0.5 * torch.rand(m, generator=g),
+                        "photo" if args.augment == "mixed" else args.augment)
             with torch.no_grad():
                 zq, fq = embedder(q.contiguous(memory_format=CL))
             truth = idx.to(gallery_z.device)
