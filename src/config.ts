@@ -32,7 +32,7 @@ const schema = z.object({
   SEARCH_TTL_HOURS: z.coerce.number().min(0.01).default(24),
   SEARCH_PRUNE_INTERVAL_MINUTES: z.coerce.number().min(0.01).default(60),
   // Hardening (issue 13): bounded work per request, load shedding, rate limits, timeouts.
-  QUERY_MAX_COST: z.coerce.number().int().min(1).default(2000),
+  QUERY_MAX_COST: z.coerce.number().int().min(1).default(5000),
   QUERY_MAX_SEARCHES: z.coerce.number().int().min(1).max(100).default(4),
   // Searches are CPU-bound (decoding, the embedder): one per core at once, and as many waiting,
   // so that an admitted search waits about one search's time at most (bench/attack.ts).

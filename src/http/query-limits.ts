@@ -7,7 +7,8 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 // The CommonJS build: it shares the `graphql` module instance with type-graphql's schema (the ESM
 // build imports graphql/index.mjs, another instance, and refuses the schema's types).
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity/cjs';
-import { defaultRerank } from '../search/search-service.js';
+import { MAX_PAGE_SIZE } from '../catalog/catalog-service.js';
+import { defaultRerank, MAX_RERANK_CANDIDATES, MAX_TOP_K } from '../search/search-service.js';
 
 export interface QueryLimits {
   /** Largest estimated cost of one operation (QUERY_MAX_COST). */
@@ -28,12 +29,17 @@ const ROOT_FIELD_COST = 10;
  * whose size an argument sets; a search adds its fixed cost and its re-rank shortlist (one scorer
  * pass per candidate).
  */
+// Sizes past what the services accept are counted at the largest they accept: the service then
+// refuses them with BAD_USER_INPUT, which says more than QUERY_TOO_COMPLEX would.
+const LARGEST_LIST = Math.max(MAX_TOP_K, MAX_PAGE_SIZE);
+const clamp = (value: unknown, max: number) => Math.min(max, Math.max(1, Number(value) || 1));
+
 const cost: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
-  const items = Number(args.topK ?? args.first ?? 1) || 1;
+  const items = clamp(args.topK ?? args.first, LARGEST_LIST);
   if (field.name === 'similarProducts') {
     return SEARCH_COST + (args.rerank ? defaultRerank(items).candidates : 0) + items * childComplexity;
   }
-  if (field.name === 'rerankSearch') return SEARCH_COST + Number(args.candidates ?? 0) + items * childComplexity;
+  if (field.name === 'rerankSearch') return SEARCH_COST + clamp(args.candidates, MAX_RERANK_CANDIDATES) + items * childComplexity;
   const own = type.name === 'Query' || type.name === 'Mutation' ? ROOT_FIELD_COST : 1;
   return own + items * childComplexity;
 };
