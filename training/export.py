@@ -51,8 +51,10 @@ def export_onnx(embedder: Embedder, scorer: Scorer, size: int, out_dir: str) -> 
     return {"embedder": e_path, "scorer": s_path, "channels": c}
 
 
-def synthetic_image(width: int = 150, height: int = 110) -> Image.Image:
-    """A deterministic test picture: gradients, a disc, a rectangle, stripes and a checker patch."""
+def synthetic_image(width: int = 224, height: int = 168) -> Image.Image:
+    """A deterministic test picture: gradients, a disc, a rectangle, stripes and a checker patch.
+    Larger than the model input in both directions, as the photos the service resizes are (sharp's
+    'linear' kernel and PIL's bilinear differ far more when enlarging)."""
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     r = 255 * xx / (width - 1)
     g = 255 * yy / (height - 1)
@@ -124,3 +126,26 @@ def write_parity(embedder: Embedder, scorer: Scorer, size: int, out_dir: str, se
         json.dump(spec, fh, indent=2)
         fh.write("\n")
     return spec
+
+
+def main(argv=None) -> int:
+    """python -m training.export MODELS_DIR: rewrites MODELS_DIR/parity from its weights.pt."""
+    import argparse
+    from .model import Embedder, Scorer
+    p = argparse.ArgumentParser(prog="python -m training.export", description=main.__doc__)
+    p.add_argument("models_dir")
+    a = p.parse_args(argv)
+    saved = torch.load(os.path.join(a.models_dir, "weights.pt"), map_location="cpu")
+    cfg = saved["config"]
+    embedder = Embedder(cfg["dim"], cfg["width"], cfg["channels"])
+    embedder.load_state_dict(saved["embedder"])
+    scorer = Scorer(cfg["channels"])
+    scorer.attach(embedder)
+    scorer.load_state_dict(saved["scorer"])
+    write_parity(embedder, scorer, cfg["size"], a.models_dir)
+    print(f"wrote {os.path.join(a.models_dir, 'parity')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

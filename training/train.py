@@ -34,10 +34,10 @@ from .preprocess import MEAN, STD, SCALE
 
 CL = torch.channels_last  # ~2x faster convolutions on CPU
 MODEL_NAME = "siamese-cc0"
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "2.0.0"
 
 # Defaults = the shipped model's training run (README: the short command).
-DEFAULTS = dict(epochs=16, scorer_epochs=3, batch_size=128, lr=2e-3, size=96, dim=128, seed=0)
+DEFAULTS = dict(epochs=40, scorer_epochs=3, batch_size=128, lr=2e-3, size=128, dim=128, seed=0)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
