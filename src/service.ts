@@ -126,6 +126,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     const count = await loadDemoCatalog(importer, logger, config.DEMO_CATALOG);
     logger.info({ products: count, ms: Date.now() - started }, 'demo catalog loaded');
   }
+  // Embeddings are kept per model: a catalog stored under another model version finds nothing here.
+  const [images, embedded] = await Promise.all([db.catalog.countImages(), db.vectors.count(vectorModel.key)]);
+  if (images > 0 && embedded === 0) {
+    logger.warn(
+      { images, model: vectorModel.key },
+      `none of the catalog's ${images} images has an embedding for ${vectorModel.key} (they were stored with another model version): searches find nothing until the catalog is embedded again (the embedded demo: delete ${config.DATA_DIR} and start again)`,
+    );
+  }
 
   const schema = await buildApiSchema();
   const apollo = await createApollo(schema, logger, {
