@@ -1,7 +1,5 @@
 // POST /api/match end to end over real HTTP: the REST face of the same search as GraphQL, its
 // errors as HTTP statuses, and the OpenAPI document that describes it.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { pino } from 'pino';
 import sharp from 'sharp';
@@ -13,6 +11,7 @@ import { REST_PREFIX, restApi } from '../src/http/rest-api.js';
 import { rasterizeSvg } from '../src/images/index.js';
 import type { Services } from '../src/resolvers/context.js';
 import { errorCode, graphql } from './support/graphql.js';
+import { startImageServer, type ImageServer } from './support/image-server.js';
 import { distort, hugePng, onTexturedBackground, productImage, svgImage, truncated } from './support/images.js';
 import { serviceBackends, startTestService, type TestService } from './support/service.js';
 
@@ -27,23 +26,15 @@ interface Reply {
 
 describe.each(await serviceBackends())('POST /api/match ($name)', (backend) => {
   let service: TestService;
-  let imageServer: Server;
-  let imageBase: string;
-  const served = new Map<string, Buffer>();
+  let images: ImageServer;
 
   beforeAll(async () => {
     service = await startTestService(backend, { UPLOAD_MAX_BYTES: String(UPLOAD_MAX_BYTES), IMAGE_MAX_PIXELS: String(5_000_000) });
-    imageServer = createServer((req, res) => {
-      const body = served.get(req.url ?? '');
-      if (!body) return void res.writeHead(404).end('no');
-      res.writeHead(200, { 'content-type': 'image/jpeg' }).end(body);
-    });
-    await new Promise<void>((r) => imageServer.listen(0, '127.0.0.1', r));
-    imageBase = `http://127.0.0.1:${(imageServer.address() as AddressInfo).port}`;
+    images = await startImageServer();
   });
 
   afterAll(async () => {
-    imageServer?.close();
+    images?.close();
     await service?.stop();
   });
 
@@ -109,8 +100,8 @@ describe.each(await serviceBackends())('POST /api/match ($name)', (backend) => {
   });
 
   it('searches by imageUrl and by productId', async () => {
-    served.set('/shirt.jpg', await sharp(await demoPhoto(120)).jpeg({ quality: 85 }).toBuffer());
-    const byUrl = ok(await match({ imageUrl: `${imageBase}/shirt.jpg`, topK: '3' }));
+    images.served.set('/shirt.jpg', await sharp(await demoPhoto(120)).jpeg({ quality: 85 }).toBuffer());
+    const byUrl = ok(await match({ imageUrl: `${images.base}/shirt.jpg`, topK: '3' }));
     expect(byUrl.items[0]!.product.externalId).toBe(demo[120]!.product.externalId);
 
     const productId = byUrl.items[0]!.product.id;
@@ -206,7 +197,7 @@ describe.each(await serviceBackends())('POST /api/match ($name)', (backend) => {
     failed(await upload(svgImage(2)), 'UNSUPPORTED_IMAGE_TYPE');
     failed(await upload(Buffer.from('just some text, not an image')), 'UNSUPPORTED_IMAGE_TYPE');
     failed(await upload(truncated(photo, 0.4)), 'BAD_IMAGE');
-    failed(await match({ imageUrl: `${imageBase}/missing.jpg` }), 'IMAGE_FETCH_FAILED');
+    failed(await match({ imageUrl: `${images.base}/missing.jpg` }), 'IMAGE_FETCH_FAILED');
     failed(await upload(hugePng(3000, 3000)), 'IMAGE_TOO_LARGE'); // over the pixel limit
     failed(await match({}, form(['image', photo], ['image', photo])), 'TOO_MANY_FILES');
     failed(await match({ productId: '00000000-0000-4000-8000-000000000000' }), 'NOT_FOUND');

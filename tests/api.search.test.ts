@@ -1,10 +1,9 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoProducts } from '../src/demo/demo-catalog.js';
 import { rasterizeSvg } from '../src/images/index.js';
 import { errorCode, graphql } from './support/graphql.js';
+import { startImageServer, type ImageServer } from './support/image-server.js';
 import { distort, hugePng, productImage, svgImage, truncated } from './support/images.js';
 import { serviceBackends, startTestService, type TestService } from './support/service.js';
 
@@ -22,24 +21,16 @@ const demoPhoto = (index: number) => rasterizeSvg(demo[index].svg, 400);
 describe.each(await serviceBackends())('search API over HTTP ($name)', (backend) => {
   let service: TestService;
   let url: string;
-  let imageServer: Server;
-  let imageBase: string;
-  const served = new Map<string, Buffer>();
+  let images: ImageServer;
 
   beforeAll(async () => {
     service = await startTestService(backend, { UPLOAD_MAX_BYTES: String(600 * 1024), IMAGE_MAX_PIXELS: String(5_000_000) });
     url = service.url;
-    imageServer = createServer((req, res) => {
-      const body = served.get(req.url ?? '');
-      if (!body) return void res.writeHead(404).end('no');
-      res.writeHead(200, { 'content-type': 'image/jpeg' }).end(body);
-    });
-    await new Promise<void>((r) => imageServer.listen(0, '127.0.0.1', r));
-    imageBase = `http://127.0.0.1:${(imageServer.address() as AddressInfo).port}`;
+    images = await startImageServer();
   });
 
   afterAll(async () => {
-    imageServer?.close();
+    images?.close();
     await service?.stop();
   });
 
@@ -118,11 +109,11 @@ describe.each(await serviceBackends())('search API over HTTP ($name)', (backend)
 
   it('searches by image URL', async () => {
     // The fetch path is under test here, not robustness: the product's own photo, as a JPEG.
-    served.set('/shirt.jpg', await sharp(await demoPhoto(120)).jpeg({ quality: 85 }).toBuffer());
-    const r = await search({ imageUrl: `${imageBase}/shirt.jpg`, topK: 3 });
+    images.served.set('/shirt.jpg', await sharp(await demoPhoto(120)).jpeg({ quality: 85 }).toBuffer());
+    const r = await search({ imageUrl: `${images.base}/shirt.jpg`, topK: 3 });
     expect(r.errors).toBeUndefined();
     expect(r.data.similarProducts.items[0].product.externalId).toBe(demo[120].product.externalId);
-    expect(errorCode(await search({ imageUrl: `${imageBase}/missing.jpg` }))).toBe('IMAGE_FETCH_FAILED');
+    expect(errorCode(await search({ imageUrl: `${images.base}/missing.jpg` }))).toBe('IMAGE_FETCH_FAILED');
     expect(errorCode(await search({ imageUrl: 'file:///etc/passwd' }))).toBe('BAD_USER_INPUT');
   });
 
@@ -148,7 +139,7 @@ describe.each(await serviceBackends())('search API over HTTP ($name)', (backend)
       ['IMAGE_TOO_LARGE', search({}, Buffer.concat([await sharp(photo).jpeg().toBuffer(), Buffer.alloc(700 * 1024)]))],
       ['IMAGE_TOO_LARGE', search({}, hugePng(3000, 3000))],
       ['BAD_USER_INPUT', search({})],
-      ['BAD_USER_INPUT', search({ imageUrl: `${imageBase}/x.jpg` }, photo)],
+      ['BAD_USER_INPUT', search({ imageUrl: `${images.base}/x.jpg` }, photo)],
       ['BAD_USER_INPUT', search({ topK: 'ten' }, photo)],
     ];
     for (const [code, pending] of cases) {
