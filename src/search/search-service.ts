@@ -57,10 +57,7 @@ export interface SearchResultView {
 }
 
 /** The part of the query photo a search used, and whether the service chose it. */
-interface RegionUsed {
-  region: Region | null;
-  autoRegion: boolean;
-}
+type RegionUsed = Pick<SearchResultView, 'region' | 'autoRegion'>;
 
 interface SearchParams {
   topK: number;
