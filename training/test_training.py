@@ -9,7 +9,10 @@ import numpy as np
 from PIL import Image
 
 from . import train
+import torch
+
 from .preprocess import MEAN, STD, preprocess
+from .synthetic import synthetic_cache
 
 
 def make_images(folder: str, n: int = 6) -> None:
@@ -81,6 +84,34 @@ class TrainTest(unittest.TestCase):
         for name in ("embedding.f32", "features.f32", "score.f32"):
             self.assertEqual(read_bytes(os.path.join(a, name)), read_bytes(os.path.join(b, name)), name)
         self.assertEqual(self.m1["files"]["embedder"]["sha256"], self.m2["files"]["embedder"]["sha256"])
+
+
+class SyntheticTest(unittest.TestCase):
+    def test_products_are_deterministic_distinct_and_not_blank(self):
+        a = synthetic_cache(6, 48, seed=3)
+        b = synthetic_cache(6, 48, seed=3)
+        self.assertEqual(tuple(a.shape), (6, 3, 48, 48))
+        self.assertTrue(torch.equal(a, b))  # same seed, same products
+        self.assertFalse(torch.equal(a, synthetic_cache(6, 48, seed=4)))
+        flat = a.float().view(6, -1)
+        for i in range(6):
+            self.assertGreater(float(flat[i].std()), 5.0, "a product is drawn on the backdrop")
+            for j in range(i):
+                self.assertGreater(float((flat[i] - flat[j]).abs().mean()), 1.0, "each product differs")
+
+    def test_training_run_uses_them(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            images = os.path.join(tmp, "images")
+            make_images(images, n=4)
+            out = os.path.join(tmp, "out")
+            # 4 photos + 8 synthetic products in batches of 4: one epoch is 3 steps (1 without them)
+            rc = train.main(["--images-dir", images, "--epochs", "1", "--batch-size", "4", "--size", "64",
+                             "--dim", "32", "--scorer-epochs", "1", "--synthetic", "8", "--out", out])
+            self.assertEqual(rc, 0)
+            with open(os.path.join(out, "manifest.json")) as fh:
+                m = json.load(fh)
+            self.assertEqual(m["training"]["synthetic"], 8)
+            self.assertEqual(m["training"]["steps"], 3)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from .export import export_onnx, sha256_file, write_parity
 from .losses import embedder_loss
 from .model import Embedder, Scorer, count_params
 from .preprocess import MEAN, STD, SCALE
+from .synthetic import synthetic_cache
 
 CL = torch.channels_last  # ~2x faster convolutions on CPU
 MODEL_NAME = "siamese-cc0"
@@ -60,6 +61,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--augment", default="classic", choices=RECIPES,
                    help="view recipe: classic (1.0.0), photo (wider geometry, uneven light, occluders, motion blur, low "
                         "resolution) or mixed (one view of each pair classic, the other photo; photo queries for the scorer)")
+    p.add_argument("--synthetic", type=int, default=0,
+                   help="add this many procedurally generated products (training/synthetic.py), each its own instance")
     p.add_argument("--temperature", type=float, default=0.1, help="contrastive temperature")
     p.add_argument("--supcon-weight", type=float, default=0.5, help="weight of the supervised contrastive term (with labels)")
     p.add_argument("--cache-scale", type=float, default=1.5, help="images are decoded once at this multiple of --size")
@@ -419,6 +422,12 @@ def main(argv=None) -> int:
     t0 = time.time()
     cache = datamod.build_cache(imageset.paths, side).to(device)
     log(f"decoded {n} images into a {tuple(cache.shape)} uint8 cache in {time.time() - t0:.1f}s")
+    if args.synthetic:
+        t0 = time.time()
+        cache = torch.cat([cache, synthetic_cache(args.synthetic, side, args.seed).to(device)])
+        if labels is not None:  # each synthetic product is its own instance: a label no other image has
+            labels = torch.cat([labels, -(n + 1 + torch.arange(args.synthetic))])
+        log(f"added {args.synthetic} synthetic products in {time.time() - t0:.1f}s")
 
     g = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
@@ -507,6 +516,7 @@ def main(argv=None) -> int:
                         "format": "torch.save of state dicts {embedder, scorer, config}; for training only"},
             "training": {
                 "data": imageset.description,
+                "synthetic": args.synthetic,
                 "labels": labels is not None,
                 "epochs": args.epochs, "scorerEpochs": args.scorer_epochs,
                 "steps": len(emb_hist["steps"]), "scorerSteps": len(sc_hist["steps"]),
