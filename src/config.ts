@@ -40,6 +40,14 @@ const schema = z.object({
   SEARCH_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(availableParallelism()),
   SEARCH_MAX_QUEUE_WAIT_MS: z.coerce.number().int().min(1).default(500),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
+  // Behind a load balancer the connecting address is the balancer's: trust this many proxy hops (or
+  // these proxy addresses/subnets) for the client address in X-Forwarded-For, so that rate limits
+  // count shoppers. Never `true`: then any client could claim any address.
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .refine((v) => v !== 'true', 'TRUST_PROXY=true would let any client choose its address: give a hop count or proxy addresses')
+    .transform((v): false | number | string => (['false', '0', 'no'].includes(v) ? false : /^\d+$/.test(v) ? Number(v) : v)),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   // Search the product's region of a shopper photo when the request names none (measured: no gain

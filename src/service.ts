@@ -149,6 +149,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     uploadMaxBytes: config.UPLOAD_MAX_BYTES,
     uploadMaxFiles: config.UPLOAD_MAX_FILES,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    trustProxy: config.TRUST_PROXY,
     refuseIfOverloaded: () => shedder.refuseIfSaturated(),
     health: {
       info: () => ({ database: db.kind, model: models.info.key, provider: models.provider }),

@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { MediaStore } from '../src/storage/media-store.js';
 import { errorCode, graphql } from './support/graphql.js';
 import { hostileCorpus, hostileMaterial } from './support/hostile.js';
@@ -257,6 +258,47 @@ describe('overload, rate limits and housekeeping (embedded)', () => {
     while ((await t.service.db.searches.toRerank(id)) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 200));
     expect(await t.service.db.searches.toRerank(id)).toBeNull();
+  });
+});
+
+describe('rate limits behind a load balancer (embedded)', () => {
+  const services: TestService[] = [];
+  afterAll(() => Promise.all(services.map((t) => t.stop())));
+
+  /** Statuses of `{ __typename }` posted as if forwarded for each client address in turn. */
+  async function statuses(trustProxy: string | null, clients: string[]): Promise<number[]> {
+    const t = await startTestService(
+      { name: 'embedded' },
+      { DEMO_CATALOG: 'false', RATE_LIMIT_PER_MINUTE: '2', ...(trustProxy ? { TRUST_PROXY: trustProxy } : {}) },
+    );
+    services.push(t);
+    const out: number[] = [];
+    for (const client of clients) {
+      const response = await fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      out.push(response.status);
+    }
+    return out;
+  }
+
+  const clients = ['203.0.113.1', '203.0.113.1', '203.0.113.1', '203.0.113.2'];
+
+  it('with TRUST_PROXY=1 counts each forwarded client on its own', async () => {
+    expect(await statuses('1', clients)).toEqual([200, 200, 429, 200]);
+  });
+
+  it('without it, ignores X-Forwarded-For (a client cannot dodge the limit by naming another address)', async () => {
+    expect(await statuses(null, clients)).toEqual([200, 200, 429, 429]);
+  });
+
+  it('refuses TRUST_PROXY=true at start-up, and reads hops and addresses', () => {
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY.*hop count/);
+    expect(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, loopback' }).TRUST_PROXY).toBe('10.0.0.0/8, loopback');
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
   });
 });
 

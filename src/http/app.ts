@@ -26,6 +26,8 @@ export interface AppOptions {
   uploadMaxFiles: number;
   /** Requests per client IP per minute on the search endpoints (/graphql, /api); 0: no limit. */
   rateLimitPerMinute: number;
+  /** Express's 'trust proxy': hops or proxy addresses whose X-Forwarded-For names the client (TRUST_PROXY). */
+  trustProxy: false | number | string;
   /** Throws OVERLOADED when the search queue is full (the load shedder's early refusal). */
   refuseIfOverloaded: () => void;
   health: HealthOptions;
@@ -45,6 +47,7 @@ export function findWebRoot(): string | undefined {
 export function createApp(options: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy);
 
   if (options.rateLimitPerMinute > 0) app.use(['/graphql', REST_PREFIX], searchRateLimit(options.rateLimitPerMinute));
   // Under overload an upload is refused before its body is read: reading and parsing it would
