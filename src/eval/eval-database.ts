@@ -74,15 +74,15 @@ export async function openEvalDatabase(opts: OpenEvalDatabaseOptions): Promise<E
     // Searches of earlier runs are of no use and only make the database grow.
     await core.db.searches.prune(new Date(8.64e15));
 
-    const catalog = new CatalogService(core.db, core.media, { info: core.models.info, provider: core.models.provider, vectorModel: core.vectorModel });
-    const search = new SearchService(core.db, core.models, catalog, core.vectorModel, {
+    const catalog = new CatalogService(core.db, core.media, core.models);
+    const search = new SearchService(core.db, core.models, catalog, {
       imageLimits: imageLimits(config),
       searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
     });
     return {
       core,
       search,
-      products: await core.db.catalog.embeddedProductIds(EVAL_SOURCE, core.vectorModel.key),
+      products: await core.db.catalog.embeddedProductIds(EVAL_SOURCE, core.models.current().vectorModel.key),
       model,
       ingested,
       ingestCounts,
