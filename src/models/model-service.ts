@@ -91,8 +91,11 @@ export class ModelService implements ActiveModel, ModelWriters {
     const folder = path.resolve(dir);
     const manifest = await inspect(folder);
     const { info } = manifest;
+    // The same embedder under the same name may be registered under its pre-model-versions key.
     const same = (await this.db.modelVersions.list()).find(
-      (r) => r.key === info.key || (r.embedderSha256 === manifest.manifest.files.embedder.sha256 && r.status !== 'retired'),
+      (r) =>
+        r.key === info.key ||
+        (r.embedderSha256 === manifest.manifest.files.embedder.sha256 && r.name === info.name && r.version === info.version && r.status !== 'retired'),
     );
     if (same && same.status !== 'retired') {
       if (same.status === 'indexing') await this.resume(same);
