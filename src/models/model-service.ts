@@ -238,7 +238,7 @@ export class ModelService implements ActiveModel, ModelWriters {
       }
       if (row.status === 'active' && row.key !== this.active?.vectorModel.key) {
         this.swap(await this.entryOf(row), 'activated by another process');
-      } else if (row.status === 'indexing' || row.status === 'ready') {
+      } else if ((row.status === 'indexing' || row.status === 'ready') && row.path) {
         await this.entryOf(row).catch((err: unknown) => this.log.error({ err, model: row.key }, 'a registered model cannot be loaded'));
         if (resumeJobs && row.status === 'indexing') await this.resume(row);
       }
