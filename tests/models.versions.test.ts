@@ -8,7 +8,10 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
 import { modelKey } from '../src/ml/index.js';
+import { openCore } from '../src/service.js';
 import { errorCode, graphql } from './support/graphql.js';
 import { productImage } from './support/images.js';
 import { serviceBackends, startTestService, type TestService } from './support/service.js';
@@ -53,7 +56,7 @@ describe.each(await serviceBackends())('model versions ($name)', (backend) => {
   const list = async () => (await gql(MODELS)).data.models as { key: string; status: string; imagesEmbedded: number; imagesTotal: number; training: unknown }[];
   beforeAll(async () => {
     // Small batches with a pause: the re-embedding lasts long enough to search and activate during it.
-    t = await startTestService(backend, { ADMIN_API_KEY: KEY, REEMBED_BATCH_SIZE: '2', REEMBED_PAUSE_MS: '150' });
+    t = await startTestService(backend, { ADMIN_API_KEY: KEY, REEMBED_BATCH_SIZE: '2', REEMBED_PAUSE_MS: '150', MODEL_POLL_MS: '200' });
     copy = await copyModels('siamese-copy');
   }, 120_000);
 
@@ -153,8 +156,34 @@ describe.each(await serviceBackends())('model versions ($name)', (backend) => {
     expect(stale.errors![0]!.message).toContain(shipped);
   });
 
+  // Two processes need a server: PGlite is one process's.
+  it.runIf(backend.name === 'postgres')('switches another process at its next poll', { timeout: 120_000 }, async () => {
+    const other = await openCore(
+      loadConfig({ DATABASE_URL: t.databaseUrl!, DATA_DIR: t.dataDir, MODELS_DIR: path.resolve('models'), ML_PROVIDERS: 'cpu', DEMO_CATALOG: 'false', MODEL_POLL_MS: '200', LOG_LEVEL: 'warn' }),
+      pino({ level: 'warn' }),
+    );
+    const waitForKey = async (key: string) => {
+      for (let i = 0; other.models.current().vectorModel.key !== key; i++) {
+        if (i > 300) throw new Error(`the other process never switched to ${key}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      other.models.startBackground();
+      expect(other.models.current().vectorModel.key).toBe(next);
+      expect((await gql(ACTIVATE, { key: shipped })).errors).toBeUndefined();
+      await waitForKey(shipped);
+      expect((await gql(ACTIVATE, { key: next })).errors).toBeUndefined();
+      await waitForKey(next);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('retires a model: its embeddings and index are gone; the active one cannot be retired', async () => {
     expect(errorCode(await gql(RETIRE, { key: next }))).toBe('CONFLICT');
+    // Right after a switch another process may still search with the model before: wait two polls.
+    await new Promise((r) => setTimeout(r, 500));
     const r = await gql(RETIRE, { key: shipped });
     expect(r.errors).toBeUndefined();
     expect(r.data.retireModel).toMatchObject({ status: 'RETIRED', imagesEmbedded: 0 });

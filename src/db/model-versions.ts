@@ -38,6 +38,8 @@ export type ActivateOutcome = { ok: true } | { ok: false; status: ModelStatus; m
 export interface ModelVersionRepository {
   /** Every model, oldest first, with how many embeddings each holds. */
   list(): Promise<(ModelRow & { imagesEmbedded: number })[]>;
+  /** Every model, oldest first, without counting (cheap enough to poll). */
+  rows(): Promise<ModelRow[]>;
   get(key: string): Promise<ModelRow | null>;
   /** The active model's row (null on a fresh database). */
   active(): Promise<ModelRow | null>;
@@ -88,6 +90,7 @@ export function modelVersionRepository(scope: Scope): ModelVersionRepository {
       );
     },
 
+    rows: () => select('ORDER BY created_at, key'),
     get: async (key) => (await select('WHERE key = $1', key))[0] ?? null,
     active: async () => (await select(`WHERE status = 'active'`))[0] ?? null,
 

@@ -92,7 +92,7 @@ export class ModelService implements ActiveModel, ModelWriters {
     const manifest = await inspect(folder);
     const { info } = manifest;
     // The same embedder under the same name may be registered under its pre-model-versions key.
-    const same = (await this.db.modelVersions.list()).find(
+    const same = (await this.db.modelVersions.rows()).find(
       (r) =>
         r.key === info.key ||
         (r.embedderSha256 === manifest.manifest.files.embedder.sha256 && r.name === info.name && r.version === info.version && r.status !== 'retired'),
@@ -144,9 +144,20 @@ export class ModelService implements ActiveModel, ModelWriters {
     return this.view(key);
   }
 
-  /** Deletes a model's embeddings and index; CONFLICT for the active one. */
+  /**
+   * Deletes a model's embeddings and index; CONFLICT for the active one, and for the one active
+   * until less than two polls ago (another process may still be searching with it).
+   */
   async retire(key: string): Promise<ModelView> {
     await this.row(key);
+    const active = await this.db.modelVersions.active();
+    const since = active?.activatedAt ? Date.now() - active.activatedAt.getTime() : Infinity;
+    if (active && active.key !== key && since < 2 * this.opts.pollMs) {
+      throw new AppError(
+        'CONFLICT',
+        `Model ${active.key} was activated ${Math.round(since / 1000)} s ago; other processes may still search with the one before it. Retry in ${Math.ceil((2 * this.opts.pollMs - since) / 1000)} s.`,
+      );
+    }
     const job = this.jobs.get(key);
     job?.abort.abort();
     await job?.done;
@@ -228,8 +239,7 @@ export class ModelService implements ActiveModel, ModelWriters {
   /** Reads the statuses; picks up another process's activation; loads models being indexed; resumes orphaned jobs. */
   private async refresh(resumeJobs = true): Promise<void> {
     if (this.closed) return;
-    const rows = await this.db.modelVersions.list();
-    for (const row of rows) {
+    for (const row of await this.db.modelVersions.rows()) {
       const known = this.entries.get(row.key);
       if (known) known.status = row.status;
       if (row.status === 'retired') {
