@@ -6,7 +6,7 @@
 //   npx tsx bench/reembed-latency.ts [--datasets ../shared/datasets] [--products 1000] [--queries 40]
 //     [--backend embedded|postgres] [--out bench/results/reembed-latency]
 //
-// REEMBED_BATCH_SIZE / REEMBED_PAUSE_MS from the environment, as for the service.
+// REEMBED_BATCH_SIZE / REEMBED_PAUSE_MS / REEMBED_PAUSE_FACTOR from the environment, as for the service.
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -98,6 +98,7 @@ try {
     reembed: {
       batchSize: config.REEMBED_BATCH_SIZE,
       pauseMs: config.REEMBED_PAUSE_MS,
+      pauseFactor: config.REEMBED_PAUSE_FACTOR,
       outcome: reembed.outcome,
       seconds: +reembed.seconds.toFixed(1),
       imagesPerSecond: +(images / reembed.seconds).toFixed(1),

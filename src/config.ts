@@ -51,6 +51,7 @@ const schema = z.object({
   // often a process picks up another one's activation and resumes orphaned re-embeddings.
   REEMBED_BATCH_SIZE: z.coerce.number().int().min(1).max(512).default(16),
   REEMBED_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(50),
+  REEMBED_PAUSE_FACTOR: z.coerce.number().min(0).max(100).default(2),
   MODEL_POLL_MS: z.coerce.number().int().min(100).default(5000),
   // Which demo catalog an empty catalog gets: real photos (true, the default), the drawn tops
   // (drawn: the tests' catalog), or none (false).

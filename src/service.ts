@@ -64,7 +64,7 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
       modelsDir: path.resolve(config.MODELS_DIR),
       load: (modelsDir) => loadModels({ modelsDir, providers: config.ML_PROVIDERS, batchSize: config.ML_BATCH_SIZE, logger }),
       imageLimits: imageLimits(config),
-      reembed: { batchSize: config.REEMBED_BATCH_SIZE, pauseMs: config.REEMBED_PAUSE_MS },
+      reembed: { batchSize: config.REEMBED_BATCH_SIZE, pauseMs: config.REEMBED_PAUSE_MS, pauseFactor: config.REEMBED_PAUSE_FACTOR },
       pollMs: config.MODEL_POLL_MS,
       logger,
     });

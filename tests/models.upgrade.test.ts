@@ -49,7 +49,7 @@ describe.each(testBackends())('upgrading to model versions on $name', ({ open })
       modelsDir: path.resolve('models'),
       load: (modelsDir) => loadModels({ modelsDir, providers: ['cpu'], batchSize: 4, logger }),
       imageLimits: { maxPixels: 40_000_000, maxSide: 12_000, maxAspectRatio: 20 },
-      reembed: { batchSize: 4, pauseMs: 0 },
+      reembed: { batchSize: 4, pauseMs: 0, pauseFactor: 0 },
       pollMs: 60_000,
       logger,
     });

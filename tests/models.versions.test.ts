@@ -56,7 +56,7 @@ describe.each(await serviceBackends())('model versions ($name)', (backend) => {
   const list = async () => (await gql(MODELS)).data.models as { key: string; status: string; imagesEmbedded: number; imagesTotal: number; training: unknown }[];
   beforeAll(async () => {
     // Small batches with a pause: the re-embedding lasts long enough to search and activate during it.
-    t = await startTestService(backend, { ADMIN_API_KEY: KEY, REEMBED_BATCH_SIZE: '4', REEMBED_PAUSE_MS: '50', MODEL_POLL_MS: '200' });
+    t = await startTestService(backend, { ADMIN_API_KEY: KEY, REEMBED_BATCH_SIZE: '4', REEMBED_PAUSE_MS: '50', REEMBED_PAUSE_FACTOR: '0', MODEL_POLL_MS: '200' });
     copy = await copyModels('siamese-copy');
   }, 120_000);
 

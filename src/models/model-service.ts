@@ -24,8 +24,8 @@ export interface ModelServiceOptions {
   /** Opens a models folder's sessions (the composition root binds providers and batch size). */
   load(dir: string): Promise<LoadedModels>;
   imageLimits: ValidateImageOptions;
-  /** Images per re-embedding batch, and the pause after each (REEMBED_BATCH_SIZE, REEMBED_PAUSE_MS). */
-  reembed: { batchSize: number; pauseMs: number };
+  /** Images per re-embedding batch, and the pause after each (REEMBED_BATCH_SIZE, REEMBED_PAUSE_MS, REEMBED_PAUSE_FACTOR). */
+  reembed: { batchSize: number; pauseMs: number; pauseFactor: number };
   /** How often a process looks for another process's activation and for orphaned re-embeddings (MODEL_POLL_MS). */
   pollMs: number;
   logger: Logger;
@@ -276,6 +276,7 @@ export class ModelService implements ActiveModel, ModelWriters {
       owner: this.owner,
       batchSize: this.opts.reembed.batchSize,
       pauseMs: this.opts.reembed.pauseMs,
+      pauseFactor: this.opts.reembed.pauseFactor,
       imageLimits: this.opts.imageLimits,
       signal: abort.signal,
       logger: this.log,

@@ -15,7 +15,10 @@ export interface ReembedOptions {
   /** The lease holder (this process); the job stops when it loses the lease. */
   owner: string;
   batchSize: number;
+  /** The least pause after a batch. */
   pauseMs: number;
+  /** Each pause is at least this many times the batch's own time: the job takes at most 1/(1+f) of the time. */
+  pauseFactor: number;
   imageLimits: ValidateImageOptions;
   signal: AbortSignal;
   logger: Logger;
@@ -36,6 +39,7 @@ export async function reembedCatalog(o: ReembedOptions): Promise<ReembedOutcome>
     for (;;) {
       if (o.signal.aborted) return 'stopped';
       if (!(await db.modelVersions.heartbeat(key, o.owner))) return 'lost';
+      const started = performance.now();
       const batch = await db.modelVersions.missing(key, o.batchSize, after);
       if (batch.length === 0) break;
       after = batch.at(-1)!.id;
@@ -48,7 +52,7 @@ export async function reembedCatalog(o: ReembedOptions): Promise<ReembedOutcome>
         progressed ||= written > 0;
         o.logger.debug({ model: key, embedded }, 're-embedding progress');
       }
-      await sleep(o.pauseMs);
+      await sleep(Math.max(o.pauseMs, (performance.now() - started) * o.pauseFactor));
     }
     if ((await db.modelVersions.countMissing(key)) === 0) {
       o.logger.info({ model: key, embedded }, 're-embedding complete');
