@@ -73,8 +73,8 @@ async function bench(backend: 'embedded' | 'postgres', meta: string) {
     const stored = { products: await core.db.catalog.countProducts(), images: await core.db.catalog.countImages() };
     const result = {
       backend,
-      model: core.models.info.key,
-      provider: core.models.provider,
+      model: core.models.current().vectorModel.key,
+      provider: core.models.current().models.provider,
       stored,
       firstRun: pass(first),
       secondRun: pass(second),

@@ -26,14 +26,20 @@ export const API_ERROR_CODES = [
   'DATABASE_UNAVAILABLE',
   /** The product or search does not exist. */
   'NOT_FOUND',
-  /** The search is older than SEARCH_TTL_HOURS and can no longer be re-ranked. */
+  /** The search is older than SEARCH_TTL_HOURS, or was made with a model that is no longer active, and can no longer be re-ranked. */
   'SEARCH_EXPIRED',
   /** An admin operation without a valid admin API key. */
   'UNAUTHENTICATED',
   /** Admin operations are off: the server has no ADMIN_API_KEY. */
   'ADMIN_DISABLED',
-  /** The write clashes with existing state (the product exists, an ingest is running). */
+  /** The write clashes with existing state (the product exists, an ingest is running, the model to retire is active). */
   'CONFLICT',
+  /** No model version with that key. */
+  'MODEL_NOT_FOUND',
+  /** The models folder fails its checks (manifest, file hashes, tensor names); the message says which. */
+  'MODEL_INVALID',
+  /** The model cannot be activated yet: its re-embedding of the catalog is incomplete (or it is retired). */
+  'MODEL_NOT_READY',
   /** Anything unexpected; the server logs it and tells the client nothing more. */
   'INTERNAL_SERVER_ERROR',
 ] as const;

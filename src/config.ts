@@ -54,6 +54,13 @@ const schema = z.object({
   // on the shopper-photo set with the shipped model, so off; bench/results/auto-region.md).
   AUTO_REGION: bool.default(false),
   HNSW_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(100),
+  // Model versions (src/models): re-embedding a registered model's catalog in small batches with a
+  // pause after each, so that searches keep their latency (bench/results/reembed-latency.md); how
+  // often a process picks up another one's activation and resumes orphaned re-embeddings.
+  REEMBED_BATCH_SIZE: z.coerce.number().int().min(1).max(512).default(16),
+  REEMBED_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(50),
+  REEMBED_PAUSE_FACTOR: z.coerce.number().min(0).max(100).default(2),
+  MODEL_POLL_MS: z.coerce.number().int().min(100).default(5000),
   // Which demo catalog an empty catalog gets: real photos (true, the default), the drawn tops
   // (drawn: the tests' catalog), or none (false).
   DEMO_CATALOG: z

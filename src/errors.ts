@@ -22,10 +22,13 @@ export const ERROR_CODES = {
   OVERLOADED: 'The server is at capacity and shed the request; retry after Retry-After.',
   DATABASE_UNAVAILABLE: 'The database cannot be reached right now; retry after Retry-After.',
   NOT_FOUND: 'The product or search does not exist.',
-  SEARCH_EXPIRED: 'The search is older than SEARCH_TTL_HOURS and can no longer be re-ranked.',
+  SEARCH_EXPIRED: 'The search is older than SEARCH_TTL_HOURS, or was made with a model that is no longer active, and can no longer be re-ranked.',
   UNAUTHENTICATED: 'An admin operation without a valid admin API key.',
   ADMIN_DISABLED: 'Admin operations are off: the server has no ADMIN_API_KEY.',
-  CONFLICT: 'The write clashes with existing state (the product exists, an ingest is running).',
+  CONFLICT: 'The write clashes with existing state (the product exists, an ingest is running, the model to retire is active).',
+  MODEL_NOT_FOUND: 'No model version with that key.',
+  MODEL_INVALID: 'The models folder fails its checks (manifest, file hashes, tensor names); the message says which.',
+  MODEL_NOT_READY: 'The model cannot be activated yet: its re-embedding of the catalog is incomplete (or it is retired).',
   INTERNAL_SERVER_ERROR: 'Anything unexpected; the server logs it and tells the client nothing more.',
 } as const;
 

@@ -5,14 +5,15 @@ import type { Logger } from 'pino';
 import { CatalogService } from './catalog/catalog-service.js';
 import { ProductImporter } from './catalog/product-importer.js';
 import { imageLimits, type Config } from './config.js';
-import { openDatabase, type Database, type VectorModel } from './db/index.js';
+import { openDatabase, type Database } from './db/index.js';
 import { loadDemoCatalog } from './demo/load-demo.js';
 import { createApp } from './http/app.js';
 import { drainServer } from './http/drain.js';
 import { buildApiSchema, createApollo } from './http/graphql.js';
 import { AdminService } from './ingest/admin-service.js';
 import { IngestService, ingestSettings } from './ingest/ingest-service.js';
-import { loadModels, type Models } from './ml/index.js';
+import { loadModels } from './ml/index.js';
+import { ModelService } from './models/model-service.js';
 import type { Services } from './resolvers/context.js';
 import { LoadShedder } from './search/load-shedder.js';
 import { SearchService } from './search/search-service.js';
@@ -32,10 +33,10 @@ export interface RunningService {
 
 export interface Core {
   db: Database;
-  models: Models;
+  /** Model versions; current() is the active model, the one searches use. */
+  models: ModelService;
   media: MediaStore;
   mediaRoot: string;
-  vectorModel: VectorModel;
   importer: ProductImporter;
   ingest: IngestService;
   close(): Promise<void>;
@@ -50,22 +51,28 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
   const mediaRoot = path.join(dataDir, 'media');
   await mkdir(mediaRoot, { recursive: true });
 
-  const models = await loadModels({
-    modelsDir: path.resolve(config.MODELS_DIR),
-    providers: config.ML_PROVIDERS,
-    batchSize: config.ML_BATCH_SIZE,
-    logger,
-  });
   const db = await openDatabase({ url: config.DATABASE_URL, dataDir, efSearch: config.HNSW_EF_SEARCH, logger });
   const applied = await db.migrate();
   if (applied.length) logger.info({ applied }, 'database migrations applied');
-  const vectorModel: VectorModel = { key: models.info.key, dim: models.info.dim, metric: models.info.metric };
-  await db.models.ensure(vectorModel);
 
   const media = new MediaStore(mediaRoot);
   const tempFiles = await media.removeStaleTempFiles();
   if (tempFiles) logger.info({ removed: tempFiles }, 'removed temp files of interrupted media writes');
-  const importer = new ProductImporter(db, models, media, vectorModel, {
+  let models: ModelService;
+  try {
+    models = await ModelService.open(db, media, {
+      modelsDir: path.resolve(config.MODELS_DIR),
+      load: (modelsDir) => loadModels({ modelsDir, providers: config.ML_PROVIDERS, batchSize: config.ML_BATCH_SIZE, logger }),
+      imageLimits: imageLimits(config),
+      reembed: { batchSize: config.REEMBED_BATCH_SIZE, pauseMs: config.REEMBED_PAUSE_MS, pauseFactor: config.REEMBED_PAUSE_FACTOR },
+      pollMs: config.MODEL_POLL_MS,
+      logger,
+    });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const importer = new ProductImporter(db, models, media, {
     imageLimits: imageLimits(config),
     nearDuplicates: {
       action: config.NEAR_DUP_ACTION,
@@ -79,7 +86,6 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
     models,
     media,
     mediaRoot,
-    vectorModel,
     importer,
     ingest,
     async close() {
@@ -96,14 +102,14 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
  */
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const core = await openCore(config, logger);
-  const { db, models, media, mediaRoot, vectorModel, importer } = core;
-  const catalog = new CatalogService(db, media, { info: models.info, provider: models.provider, vectorModel });
+  const { db, models, media, mediaRoot, importer } = core;
+  const catalog = new CatalogService(db, media, models);
   const shedder = new LoadShedder({
     maxConcurrent: config.SEARCH_MAX_CONCURRENT,
     maxQueue: config.SEARCH_MAX_QUEUE,
     maxQueueWaitMs: config.SEARCH_MAX_QUEUE_WAIT_MS,
   });
-  const search = new SearchService(db, models, catalog, vectorModel, {
+  const search = new SearchService(db, models, catalog, {
     imageLimits: imageLimits(config),
     searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
     autoRegion: config.AUTO_REGION,
@@ -112,6 +118,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const services: Services = {
     search,
     catalog,
+    models,
     admin: new AdminService(db, importer, media, catalog, core.ingest, { enabled: Boolean(config.ADMIN_API_KEY) }),
     fetchImageUrl: (url) =>
       fetchImage(url, {
@@ -126,14 +133,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     const count = await loadDemoCatalog(importer, logger, config.DEMO_CATALOG);
     logger.info({ products: count, ms: Date.now() - started }, 'demo catalog loaded');
   }
-  // Embeddings are kept per model: a catalog stored under another model version finds nothing here.
-  const [images, embedded] = await Promise.all([db.catalog.countImages(), db.vectors.count(vectorModel.key)]);
-  if (images > 0 && embedded === 0) {
-    logger.warn(
-      { images, model: vectorModel.key },
-      `none of the catalog's ${images} images has an embedding for ${vectorModel.key} (they were stored with another model version): searches find nothing until the catalog is embedded again (the embedded demo: delete ${config.DATA_DIR} and start again)`,
-    );
-  }
+  // Registered models re-embed the catalog in the background; another process's activation is picked up here.
+  models.startBackground();
 
   const schema = await buildApiSchema();
   const apollo = await createApollo(schema, logger, {
@@ -152,7 +153,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     trustProxy: config.TRUST_PROXY,
     refuseIfOverloaded: () => shedder.refuseIfSaturated(),
     health: {
-      info: () => ({ database: db.kind, model: models.info.key, provider: models.provider }),
+      info: () => ({ database: db.kind, model: models.current().vectorModel.key, provider: models.current().models.provider }),
       checks: {
         // A stopping server finishes its requests but should get no new ones.
         server: async () => ({ ok: !stopping, ...(stopping && { stopping: true }), load: shedder.load }),
@@ -164,7 +165,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           const pending = await db.pendingMigrations();
           return { ok: pending.length === 0, pending };
         },
-        models: async () => ({ ok: true, key: models.info.key, provider: models.provider }),
+        models: async () => ({ ok: true, key: models.current().vectorModel.key, provider: models.current().models.provider }),
       },
     },
     logger,

@@ -1,7 +1,7 @@
 // npm run eval end to end on a small generated catalog: the CLI ingests it, runs every method on
 // distorted and listed queries, attributes and "shopper" photos, and writes the reports.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -128,5 +128,24 @@ describe('npm run eval on a generated catalog', () => {
     expect(Object.keys(report.methods)).toEqual(['ann', 'colorHistogram']);
     expect(report.methods.ann!.recallAt10).toBeGreaterThanOrEqual(0.8);
     await expect(evaluate(['--catalog', file('catalog', 'styles.csv'), '--out', file('out', 'x.json')])).rejects.toThrow(/nothing to measure/);
+  });
+
+  it('evaluates the models folder named by --models (the database is rebuilt for it)', { timeout: 300_000 }, async () => {
+    // A copy of the shipped models under another name: another model to the evaluation.
+    await cp(path.resolve('models'), file('other-models'), { recursive: true });
+    const manifest = JSON.parse(await readFile(file('other-models', 'manifest.json'), 'utf8'));
+    await writeFile(file('other-models', 'manifest.json'), JSON.stringify({ ...manifest, name: 'adapted-copy' }));
+    await evaluate([
+      '--catalog', file('catalog', 'styles.csv'),
+      '--map', 'id=sku,title=name,image=picture,category=articleType,colour=baseColour',
+      '--models', file('other-models'),
+      '--distort', '5', '--methods', 'ann',
+      '--data-dir', file('db'),
+      '--out', file('out', 'other.json'),
+    ]);
+    const report = JSON.parse(await readFile(file('out', 'other.json'), 'utf8')) as EvalReport;
+    expect(report.setup.model).toMatch(/^adapted-copy@/);
+    expect(report.setup.reusedDatabase).toBe(false);
+    expect(report.methods.ann!.recallAt10).toBeGreaterThanOrEqual(0.8);
   });
 });

@@ -42,7 +42,7 @@ afterAll(async () => {
 describe('model manifest', () => {
   it('loads and verifies the shipped models', async () => {
     const { manifest, info, paths } = await loadManifest(MODELS_DIR);
-    expect(info.key).toBe(`${manifest.name}@${manifest.version}`);
+    expect(info.key).toBe(`${manifest.name}@${manifest.version}+${manifest.files.embedder.sha256.slice(0, 12)}`);
     expect(info.dim).toBe(manifest.embedding.dim);
     expect(info.inputSize).toBe(manifest.input.size);
     expect(info.featureShape).toEqual(manifest.features.shape);

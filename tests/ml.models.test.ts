@@ -42,7 +42,7 @@ afterAll(async () => {
 describe(`loadModels (${MODELS_DIR})`, () => {
   it('describes the model from its manifest', () => {
     const { info, manifest } = models;
-    expect(info.key).toBe(`${manifest.name}@${manifest.version}`);
+    expect(info.key).toBe(`${manifest.name}@${manifest.version}+${manifest.files.embedder.sha256.slice(0, 12)}`);
     expect(info.dim).toBe(manifest.embedding.dim);
     expect(info.metric).toBe('l2');
     expect(models.provider).toBe('cpu');

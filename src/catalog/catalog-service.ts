@@ -1,6 +1,6 @@
-import type { Database, ProductFilter, VectorModel } from '../db/index.js';
+import type { Database, ProductFilter } from '../db/index.js';
 import { AppError } from '../errors.js';
-import type { ModelInfo } from '../ml/types.js';
+import type { ActiveModel } from '../models/active-model.js';
 import type { MediaStore } from '../storage/media-store.js';
 import { productView, type ProductView } from './views.js';
 
@@ -17,7 +17,7 @@ export class CatalogService {
   constructor(
     private readonly db: Database,
     private readonly media: MediaStore,
-    private readonly model: { info: ModelInfo; provider: string; vectorModel: VectorModel },
+    private readonly model: ActiveModel,
   ) {}
 
   async product(id: string): Promise<ProductView | null> {
@@ -50,11 +50,12 @@ export class CatalogService {
   }
 
   async stats() {
-    const { info, provider, vectorModel } = this.model;
+    const { models, vectorModel } = this.model.current();
+    const { info, provider } = models;
     const [products, images, embeddings, index] = await Promise.all([
       this.db.catalog.countProducts(),
       this.db.catalog.countImages(),
-      this.db.vectors.count(info.key),
+      this.db.vectors.count(vectorModel.key),
       this.db.models.indexInfo(vectorModel),
     ]);
     return {
@@ -62,7 +63,7 @@ export class CatalogService {
       images,
       embeddings,
       database: this.db.kind,
-      model: { key: info.key, name: info.name, version: info.version, dim: info.dim, metric: info.metric, inputSize: info.inputSize, provider },
+      model: { key: vectorModel.key, name: info.name, version: info.version, dim: info.dim, metric: info.metric, inputSize: info.inputSize, provider },
       index: index && { ...index, type: 'hnsw' },
     };
   }

@@ -1,6 +1,6 @@
-import type { Database, ImageRecord, ProductRecord, ProductWrite, SavedProduct, VectorModel } from '../db/index.js';
+import type { Database, ImageRecord, ProductRecord, ProductWrite, SavedProduct } from '../db/index.js';
 import { perceptualHash, validateImage } from '../images/index.js';
-import type { Models } from '../ml/types.js';
+import type { ModelWriters } from '../models/active-model.js';
 import type { MediaStore } from '../storage/media-store.js';
 import { sortByHash } from './exact-duplicates.js';
 import type {
@@ -22,16 +22,16 @@ import { findNearDuplicates, type NearMatch } from './near-duplicates.js';
  * The catalog write path, one product or a batch: validate images → drop exact duplicates
  * (sha256, whole catalog) → embed → near-duplicates (perceptual hash, confirmed by embedding
  * distance) → media renditions → one unit of work per batch. Throws ImageError on a bad image
- * before anything is stored.
+ * before anything is stored. Images are embedded with the active model and with every model
+ * being indexed or ready, so that a model registered meanwhile lacks none of them.
  */
 export class ProductImporter {
   private readonly renditions: MediaRenditions;
 
   constructor(
     private readonly db: Database,
-    private readonly models: Models,
+    private readonly models: ModelWriters,
     media: MediaStore,
-    private readonly vectorModel: VectorModel,
     private readonly options: ImporterOptions,
   ) {
     this.renditions = new MediaRenditions(media);
@@ -59,11 +59,13 @@ export class ProductImporter {
     const [images, nearDuplicates] = await Promise.all([this.db.catalog.imagesBySha256(shas), this.db.nearDuplicates.known(shas)]);
     const pending = sortByHash(items, { images, nearDuplicates });
     const fresh = pending.flat().filter((p): p is FreshImage => p.kind === 'fresh');
-    const embeddings = await this.models.embed(fresh.map((f) => ({ image: f.prepared.image })));
+    const [active, ...others] = this.models.writers();
+    const embeddings = await active!.models.embed(fresh.map((f) => ({ image: f.prepared.image })));
     const vectorOf = new Map(fresh.map((f, i) => [f.id, embeddings[i]!]));
-    const near = await findNearDuplicates(this.db, this.vectorModel, fresh, vectorOf, policy);
+    const near = await findNearDuplicates(this.db, active!.vectorModel, fresh, vectorOf, policy);
 
     const stored = fresh.filter((f) => near.get(f.id)?.action !== 'skipped');
+    const otherEmbeddings = await Promise.all(others.map((o) => o.models.embed(stored.map((f) => ({ image: f.prepared.image })))));
     const mediaPaths = await this.renditions.save(stored.map((f) => ({ key: f.id, image: f.prepared.image })));
     const writes: ProductWrite[] = items.map((item, i) => ({
       product: item.product,
@@ -88,7 +90,12 @@ export class ProductImporter {
     }));
 
     return this.db.transaction(async (tx) => {
-      const saved = await tx.catalog.saveProducts(this.vectorModel, writes);
+      const saved = await tx.catalog.saveProducts(active!.vectorModel, writes);
+      const written = new Set(saved.flatMap((s) => s.imageIds));
+      for (const [m, other] of others.entries()) {
+        const items = stored.flatMap((f, i) => (written.has(f.id) ? [{ imageId: f.id, ...otherEmbeddings[m]![i]! }] : []));
+        if (items.length) await tx.vectors.upsert(other.vectorModel, items);
+      }
       const productOfImage = new Map(saved.flatMap((s) => s.imageIds.map((id) => [id, s.productId] as const)));
       const results: ImportResult[] = saved.map((s, i) => ({
         ...s,

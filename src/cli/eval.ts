@@ -1,4 +1,4 @@
-// npm run eval -- --catalog <styles.csv | folder> [--queries q.csv] [--distort n --seed s]
+// npm run eval -- --catalog <styles.csv | folder> [--models DIR] [--queries q.csv] [--distort n --seed s]
 //   [--attributes a,b] [--shopper labels.csv --label-map map.json] [--methods …] --out report.json [--md report.md]
 // Evaluates search quality and speed on a catalog; see src/eval/run-evaluation.ts.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -33,6 +33,7 @@ const methods = (v: string): MethodName[] => {
 const program = new Command('eval')
   .description('Measure search quality and speed on a catalog: every method side by side, in one run.')
   .requiredOption('--catalog <path>', 'catalog listing (CSV / JSON(L) with an image path per row) or a folder of images')
+  .option('--models <dir>', 'the models folder to evaluate (default: MODELS_DIR): the shipped and an adapted model, side by side')
   .option('--map <mapping>', 'listing field per product field, as for npm run ingest: id=…,title=…,image=…,category=…,colour=…')
   .option('--queries <csv>', 'exact-product queries: query_path,expected_id (ids separated by |)')
   .option('--distort <n>', 'make n exact-product queries from catalog photos with photo-like distortions', int)
@@ -53,6 +54,7 @@ const program = new Command('eval')
 
 interface Flags {
   catalog: string;
+  models?: string;
   map?: string;
   queries?: string;
   distort?: number;
@@ -97,7 +99,7 @@ async function main(o: Flags) {
         candidates: o.candidates,
         command: ['npm run eval --', ...process.argv.slice(2).map(quote)].join(' '),
       },
-      { env: process.env, logger, onProgress: bar?.update },
+      { env: o.models ? { ...process.env, MODELS_DIR: path.resolve(o.models) } : process.env, logger, onProgress: bar?.update },
     );
     bar?.stop();
     const files = await writeReports(report, { json: o.out, markdown: o.md });

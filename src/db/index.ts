@@ -6,6 +6,7 @@ import { catalogWrites } from './catalog-writes.js';
 import { createClient, safeHost, type Client } from './client.js';
 import { embeddingRepository } from './embeddings.js';
 import { ingestRunRepository } from './ingest-runs.js';
+import { modelVersionRepository } from './model-versions.js';
 import { defaultMigrationsDir, migrate as runMigrations, readMigrations } from './migrator.js';
 import { withOutageErrors } from './outages.js';
 import { nearDuplicateRepository } from './near-duplicates.js';
@@ -25,6 +26,7 @@ export type { FailureRecord, IngestRunRow, ItemRecord, NearDuplicateGroup } from
 export type { KnownNearDuplicate, NearDuplicateRecord } from './near-duplicates.js';
 export type { NewSearch, StoredHit } from './searches.js';
 export type { SearchSettings } from './server-info.js';
+export type { ActivateOutcome, ModelRow, ModelStatus, NewModel } from './model-versions.js';
 export { MigrationError } from './migrator.js';
 export { isOutage } from './outages.js';
 export { VectorModelError, indexName } from './vector-models.js';
@@ -70,6 +72,7 @@ export function databaseOver(client: Client, opts: Pick<OpenDatabaseOptions, 'ef
     pgdataDir: client.pgdataDir,
     ...repositories(clientScope(prisma)),
     models: vectorModelRepository(clientScope(prisma), opts.efSearch, logger),
+    modelVersions: modelVersionRepository(clientScope(prisma)),
     transaction: (work) => prisma.$transaction((tx) => work(repositories(transactionScope(tx)))),
     migrate: async () => {
       const applied = await runMigrations({ connect: client.connectForMigrations, logger, migrationsDir: opts.migrationsDir });

@@ -4,6 +4,7 @@ import type { CatalogReads } from './catalog-reads.js';
 import type { CatalogWrites } from './catalog-writes.js';
 import type { EmbeddingRepository } from './embeddings.js';
 import type { IngestRunRepository } from './ingest-runs.js';
+import type { ModelVersionRepository } from './model-versions.js';
 import type { NearDuplicateRepository } from './near-duplicates.js';
 import type { SearchRepository } from './searches.js';
 import type { ServerInfo } from './server-info.js';
@@ -71,6 +72,8 @@ export interface Database extends Repositories {
   pgdataDir?: string;
   /** Vector models and their HNSW indexes (registration runs its own transaction). */
   models: VectorModelRepository;
+  /** Model versions: status, re-embedding progress and lease, activation, retirement. */
+  modelVersions: ModelVersionRepository;
   /**
    * Runs `work` in one transaction: what it writes through the repositories it is given commits
    * together or not at all. Keep it short (PGlite has one connection).

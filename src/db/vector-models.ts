@@ -19,7 +19,7 @@ export const HNSW_EF_CONSTRUCTION = 64;
 /** pgvector's HNSW limit for `vector`. */
 export const MAX_INDEXED_DIM = 2000;
 /** pg_advisory_xact_lock key serialising model registration (and its CREATE INDEX). */
-const VECTOR_MODEL_LOCK_KEY = 1986065201;
+export const VECTOR_MODEL_LOCK_KEY = 1986065201;
 
 // Keys reach the index predicate as an escaped literal; no control characters or backslashes.
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
@@ -48,7 +48,7 @@ export function indexName(key: string): string {
 
 const sqlLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-function indexDdl(model: VectorModel): string {
+export function indexDdl(model: VectorModel): string {
   const { opclass } = METRICS[model.metric];
   return (
     `CREATE INDEX IF NOT EXISTS ${indexName(model.key)} ON image_embeddings ` +

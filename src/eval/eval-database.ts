@@ -16,7 +16,7 @@ const MARKER = 'eval-catalog.json';
 
 interface Marker {
   digest: string;
-  /** Model key and embedder hash. */
+  /** Model key (name@version+embedder hash). */
   model: string;
   complete: boolean;
   ingest?: IngestReport['counts'];
@@ -27,7 +27,7 @@ export interface EvalDatabase {
   search: SearchService;
   /** Catalog id → product id, for products that have an image in the index. */
   products: Map<string, string>;
-  /** Model key and embedder hash (name@version#sha256 prefix). */
+  /** Model key (name@version+embedder hash). */
   model: string;
   /** Whether this run ingested (false: reused as it was). */
   ingested: boolean;
@@ -47,9 +47,8 @@ export interface OpenEvalDatabaseOptions {
 export async function openEvalDatabase(opts: OpenEvalDatabaseOptions): Promise<EvalDatabase> {
   const config: Config = loadConfig({ ...opts.env, DATA_DIR: opts.dataDir, DATABASE_URL: '', DEMO_CATALOG: 'false' });
   const markerPath = path.join(opts.dataDir, MARKER);
-  const { info, manifest } = await loadManifest(path.resolve(config.MODELS_DIR), { verify: false });
-  // A retrained model may keep its name and version: the embedder's hash tells them apart.
-  const model = `${info.key}#${manifest.files.embedder.sha256.slice(0, 16)}`;
+  // The key holds the embedder's hash: a retrained model that keeps its name and version differs.
+  const model = (await loadManifest(path.resolve(config.MODELS_DIR), { verify: false })).info.key;
   const marker = await readMarker(markerPath);
   const same = marker?.digest === opts.catalog.digest && marker.model === model;
   if (marker && !same) {
@@ -74,15 +73,15 @@ export async function openEvalDatabase(opts: OpenEvalDatabaseOptions): Promise<E
     // Searches of earlier runs are of no use and only make the database grow.
     await core.db.searches.prune(new Date(8.64e15));
 
-    const catalog = new CatalogService(core.db, core.media, { info: core.models.info, provider: core.models.provider, vectorModel: core.vectorModel });
-    const search = new SearchService(core.db, core.models, catalog, core.vectorModel, {
+    const catalog = new CatalogService(core.db, core.media, core.models);
+    const search = new SearchService(core.db, core.models, catalog, {
       imageLimits: imageLimits(config),
       searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
     });
     return {
       core,
       search,
-      products: await core.db.catalog.embeddedProductIds(EVAL_SOURCE, core.vectorModel.key),
+      products: await core.db.catalog.embeddedProductIds(EVAL_SOURCE, core.models.current().vectorModel.key),
       model,
       ingested,
       ingestCounts,

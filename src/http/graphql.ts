@@ -9,13 +9,14 @@ import type { Logger } from 'pino';
 import { buildSchema } from 'type-graphql';
 import { AdminResolver } from '../resolvers/admin-resolver.js';
 import { CatalogResolver } from '../resolvers/catalog-resolver.js';
+import { ModelResolver } from '../resolvers/model-resolver.js';
 import type { ApiContext } from '../resolvers/context.js';
 import { SearchResolver } from '../resolvers/search-resolver.js';
 import { HTTP_STATUS, retryAfterSeconds, toClientError } from './client-errors.js';
 import { queryLimitsPlugin, type QueryLimits } from './query-limits.js';
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: [SearchResolver, CatalogResolver, AdminResolver], validate: false });
+  return buildSchema({ resolvers: [SearchResolver, CatalogResolver, AdminResolver, ModelResolver], validate: false });
 }
 
 /** Longest GraphQL document, in tokens: the web page's largest query is a few hundred. */

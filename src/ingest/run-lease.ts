@@ -12,7 +12,7 @@ const LEASE_MS = 60_000;
 const HEARTBEAT_MS = 10_000;
 
 export class RunLease {
-  readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  readonly owner = newOwnerId();
 
   constructor(
     private readonly db: Database,
@@ -50,15 +50,27 @@ export class RunLease {
   /** Is the process that owns this run still working on it? */
   private isAlive(run: IngestRunRow): boolean {
     if (run.owner === this.owner) return this.isActive(run.id);
-    const fresh = run.heartbeatAt !== null && Date.now() - run.heartbeatAt.getTime() < LEASE_MS;
-    const [host, pid] = (run.owner ?? '').split(':');
-    if (!fresh || host !== hostname() || pid === String(process.pid)) return fresh;
-    // Same machine: a killed owner is known at once, without waiting for the lease to expire.
-    try {
-      process.kill(Number(pid), 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
+    return ownerAlive(run.owner, run.heartbeatAt, LEASE_MS);
+  }
+}
+
+/** A new owner id for a lease: host:pid:nonce. */
+export function newOwnerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Is another process's lease alive: a heartbeat younger than leaseMs, and on this machine a
+ * process with that pid (a killed owner is known at once, without waiting for the lease to expire).
+ */
+export function ownerAlive(owner: string | null, heartbeatAt: Date | null, leaseMs: number): boolean {
+  const fresh = heartbeatAt !== null && Date.now() - heartbeatAt.getTime() < leaseMs;
+  const [host, pid] = (owner ?? '').split(':');
+  if (!fresh || host !== hostname() || pid === String(process.pid)) return fresh;
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

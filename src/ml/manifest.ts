@@ -113,7 +113,7 @@ export async function loadManifest(modelsDir: string, opts: LoadManifestOptions 
   const info: ModelInfo = {
     name: manifest.name,
     version: manifest.version,
-    key: `${manifest.name}@${manifest.version}`,
+    key: modelKey(manifest),
     dim: manifest.embedding.dim,
     metric: manifest.embedding.metric,
     inputSize: manifest.input.size,
@@ -125,6 +125,14 @@ export async function loadManifest(modelsDir: string, opts: LoadManifestOptions 
     paths,
     ...(manifest.parity ? { parityPath: resolveInside(dir, manifest.parity, 'parity') } : {}),
   };
+}
+
+/**
+ * The key a model's embeddings are stored under: name@version+<first 12 hex of the embedder's
+ * sha256>, so that a retrain that keeps its name and version still gets a key of its own.
+ */
+export function modelKey(manifest: Pick<Manifest, 'name' | 'version' | 'files'>): string {
+  return `${manifest.name}@${manifest.version}+${manifest.files.embedder.sha256.toLowerCase().slice(0, 12)}`;
 }
 
 /** Verifies one model file's size and sha256; ModelError naming the file when absent or different. */

@@ -5,7 +5,7 @@ import { ImageError, type ValidatedImage } from '../images/index.js';
 export interface ModelInfo {
   name: string;
   version: string;
-  /** `${name}@${version}`: the key embeddings are stored under. */
+  /** `${name}@${version}+${embedder sha256, 12 hex}`: the key embeddings are stored under (manifest.ts modelKey). */
   key: string;
   /** Embedding dimension. */
   dim: number;

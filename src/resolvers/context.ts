@@ -1,5 +1,6 @@
 import type { CatalogService } from '../catalog/catalog-service.js';
 import type { AdminService } from '../ingest/admin-service.js';
+import type { ModelService } from '../models/model-service.js';
 import type { SearchService } from '../search/search-service.js';
 
 /** What every resolver gets: the services, built once by the composition root. */
@@ -8,6 +9,8 @@ export interface Services {
   catalog: CatalogService;
   /** Product edits and ingest jobs; resolvers guard it with the admin key (admin-guard.ts). */
   admin: AdminService;
+  /** Model versions: list for all; register, activate, retire for admins. */
+  models: ModelService;
   fetchImageUrl: (url: string) => Promise<Buffer>;
 }
 

@@ -4,7 +4,8 @@ import type { ImageView, ProductView } from '../catalog/views.js';
 import type { Database, ProductFilter, StoredHit, VectorModel } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { proposeRegion, validateImage, type ValidateImageOptions } from '../images/index.js';
-import type { Models, Region } from '../ml/types.js';
+import type { Region } from '../ml/types.js';
+import type { ActiveModel, ModelEntry } from '../models/active-model.js';
 import type { LoadShedder } from './load-shedder.js';
 
 export const MAX_TOP_K = 100;
@@ -73,9 +74,9 @@ interface SearchParams {
 export class SearchService {
   constructor(
     private readonly db: Database,
-    private readonly models: Models,
+    /** The model to search with, taken once per search (an activation swaps it between searches). */
+    private readonly active: ActiveModel,
     private readonly catalog: CatalogService,
-    private readonly vectorModel: VectorModel,
     private readonly options: {
       imageLimits: ValidateImageOptions;
       searchTtlMs: number;
@@ -111,7 +112,8 @@ export class SearchService {
 
   private async search(request: SearchRequest): Promise<SearchResultView> {
     const started = performance.now();
-    const query = await this.queryEmbedding(request);
+    const model = this.active.current();
+    const query = await this.queryEmbedding(request, model);
     const params: SearchParams = {
       topK: request.topK,
       filter: request.filter ?? {},
@@ -122,57 +124,62 @@ export class SearchService {
       exact: request.exact ?? false,
     };
     // With re-ranking, one ANN query fetches the whole shortlist; its head is the plain result.
-    const hits = await this.nearest(query.vector, params, request.rerank?.candidates ?? request.topK);
+    const hits = await this.nearest(model, query.vector, params, request.rerank?.candidates ?? request.topK);
     const id = await this.db.searches.save({
       expiresAt: new Date(Date.now() + this.options.searchTtlMs),
-      modelKey: this.vectorModel.key,
+      modelKey: model.vectorModel.key,
       queryImageHash: query.imageHash,
       queryEmbedding: query.vector,
       queryFeatures: query.features,
       params: params as unknown as Record<string, unknown>,
       results: hits.slice(0, request.topK),
     });
-    if (request.rerank) return this.rerank(id, query.features, hits, request.topK, started, query);
-    return this.result(id, hits, false, started, query);
+    if (request.rerank) return this.rerank(model, id, query.features, hits, request.topK, started, query);
+    return this.result(model, id, hits, false, started, query);
   }
 
   private async rerankStored(searchId: string, candidates: number, topK: number) {
     const started = performance.now();
+    const model = this.active.current();
     const search = isUuid(searchId) ? await this.db.searches.toRerank(searchId) : null;
     if (!search) throw new AppError('NOT_FOUND', 'No search with that id.');
     if (search.expiresAt.getTime() < Date.now()) {
       throw new AppError('SEARCH_EXPIRED', 'That search has expired; run the search again.');
     }
-    if (search.modelKey !== this.vectorModel.key) {
-      throw new AppError('SEARCH_EXPIRED', 'That search was made with another model; run the search again.');
+    // Its stored embedding and features belong to that model: scoring them against another's would be wrong.
+    if (search.modelKey !== model.vectorModel.key) {
+      throw new AppError(
+        'SEARCH_EXPIRED',
+        `That search was made with model ${search.modelKey}; the active model is now ${model.vectorModel.key}. Run the search again.`,
+      );
     }
     const params = search.params as unknown as SearchParams;
-    const shortlist = await this.nearest(search.queryEmbedding, params, candidates);
-    return this.rerank(search.id, search.queryFeatures, shortlist, topK, started, { region: params.region, autoRegion: params.autoRegion ?? false });
+    const shortlist = await this.nearest(model, search.queryEmbedding, params, candidates);
+    return this.rerank(model, search.id, search.queryFeatures, shortlist, topK, started, { region: params.region, autoRegion: params.autoRegion ?? false });
   }
 
   /** The pairwise scorer over a shortlist, with features stored at ingest (no image is decoded). */
-  private async rerank(id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number, used: RegionUsed) {
-    const stored = await this.db.vectors.get(shortlist.map((h) => h.imageId), this.vectorModel);
+  private async rerank(model: ModelEntry, id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number, used: RegionUsed) {
+    const stored = await this.db.vectors.get(shortlist.map((h) => h.imageId), model.vectorModel);
     const scored = shortlist.filter((h) => stored.has(h.imageId));
-    const scores = await this.models.score(queryFeatures, scored.map((h) => stored.get(h.imageId)!.features));
+    const scores = await model.models.score(queryFeatures, scored.map((h) => stored.get(h.imageId)!.features));
     const reranked = scored
       .map((h, i) => ({ ...h, score: scores[i] }))
       .sort((a, b) => b.score - a.score || a.distance - b.distance)
       .slice(0, topK);
     // Storing the new order and loading the products don't depend on each other.
-    const [, view] = await Promise.all([this.db.searches.saveRerank(id, reranked), this.result(id, reranked, true, started, used)]);
+    const [, view] = await Promise.all([this.db.searches.saveRerank(id, reranked), this.result(model, id, reranked, true, started, used)]);
     return { ...view, tookMs: performance.now() - started };
   }
 
-  private async queryEmbedding(request: SearchRequest) {
+  private async queryEmbedding(request: SearchRequest, model: ModelEntry) {
     const { source } = request;
     if (source.kind === 'product') {
       if (request.region) throw new AppError('BAD_USER_INPUT', 'region applies to an image query, not to productId.');
       const product = await this.catalog.product(source.productId);
       const image = product?.images[0];
       if (!image) throw new AppError('NOT_FOUND', 'No product with that id (or it has no image).');
-      const stored = (await this.db.vectors.get([image.id], this.vectorModel)).get(image.id);
+      const stored = (await this.db.vectors.get([image.id], model.vectorModel)).get(image.id);
       if (!stored) throw new AppError('NOT_FOUND', 'That product has no embedding with the current model yet.');
       return { ...stored, imageHash: null, region: null, autoRegion: false };
     }
@@ -180,13 +187,13 @@ export class SearchService {
     // No region asked for: the service may find where the product is (a photo is mostly background).
     const proposed = !request.region && (request.autoRegion ?? this.options.autoRegion ?? false) ? await proposeRegion(image) : null;
     const region = request.region ?? proposed ?? undefined;
-    const [embedding] = await this.models.embed([{ image, region }]);
+    const [embedding] = await model.models.embed([{ image, region }]);
     return { ...embedding, imageHash: image.sha256, region: region ?? null, autoRegion: proposed !== null };
   }
 
-  private nearest(vector: Float32Array, params: SearchParams, k: number) {
+  private nearest(model: ModelEntry, vector: Float32Array, params: SearchParams, k: number) {
     return this.db.vectors.nearest({
-      model: this.vectorModel,
+      model: model.vectorModel,
       vector,
       k,
       filter: params.filter,
@@ -195,7 +202,7 @@ export class SearchService {
     });
   }
 
-  private async result(id: string, hits: StoredHit[], reranked: boolean, started: number, used: RegionUsed): Promise<SearchResultView> {
+  private async result(model: ModelEntry, id: string, hits: StoredHit[], reranked: boolean, started: number, used: RegionUsed): Promise<SearchResultView> {
     const products = await this.catalog.productsById(hits.map((h) => h.productId));
     const items: HitView[] = [];
     for (const hit of hits) {
@@ -206,13 +213,13 @@ export class SearchService {
       items.push({
         rank: items.length + 1,
         distance: hit.distance,
-        similarity: similarity(hit.distance, this.vectorModel.metric),
+        similarity: similarity(hit.distance, model.vectorModel.metric),
         score: hit.score ?? null,
         product,
         image,
       });
     }
-    return { id, tookMs: performance.now() - started, model: this.vectorModel.key, reranked, region: used.region, autoRegion: used.autoRegion, items };
+    return { id, tookMs: performance.now() - started, model: model.vectorModel.key, reranked, region: used.region, autoRegion: used.autoRegion, items };
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** URL prefix the HTTP app serves the media folder under. */
@@ -24,6 +24,11 @@ export class MediaStore {
     await this.writeAtomic(mediaPath, renditions.display);
     await this.writeAtomic(thumbnailPath(mediaPath), renditions.thumbnail);
     return mediaPath;
+  }
+
+  /** The display rendition's bytes (re-embedding reads the catalog from here). */
+  read(mediaPath: string): Promise<Buffer> {
+    return readFile(path.join(this.root, mediaPath));
   }
 
   async remove(mediaPath: string): Promise<void> {

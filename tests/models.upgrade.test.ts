@@ -1,0 +1,69 @@
+// A database from before model versions: the migration makes its one model active, and the
+// service adopts it (records MODELS_DIR as its folder) under its old name@version key, so its
+// embeddings keep answering searches; registering the same folder again adds no second model.
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readMigrations } from '../src/db/migrator.js';
+import { loadModels } from '../src/ml/index.js';
+import { ModelService } from '../src/models/model-service.js';
+import { MediaStore } from '../src/storage/media-store.js';
+import { testBackends, type OpenedBackend } from './support/databases.js';
+
+const MODEL_VERSIONS = '20261130000000_model_versions';
+const migrationsDir = path.resolve('prisma/migrations');
+const logger = pino({ level: 'silent' });
+
+describe.each(testBackends())('upgrading to model versions on $name', ({ open }) => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterAll(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+  });
+
+  it('makes the existing model active and adopts it under its old key', { timeout: 120_000 }, async () => {
+    // The migrations before model versions, then a catalog model stored the old way.
+    const older = await mkdtemp(path.join(os.tmpdir(), 'vps-migrations-'));
+    cleanups.push(() => rm(older, { recursive: true, force: true }));
+    for (const m of await readMigrations(migrationsDir)) {
+      if (m.name < MODEL_VERSIONS) await cp(path.join(migrationsDir, m.name), path.join(older, m.name), { recursive: true });
+    }
+    const t: OpenedBackend = await open({ migrate: false, migrationsDir: older });
+    cleanups.push(() => t.cleanup());
+    await t.db.migrate();
+    const manifest = JSON.parse(await readFile(path.resolve('models/manifest.json'), 'utf8'));
+    const legacy = `${manifest.name}@${manifest.version}`;
+    await t.db.models.ensure({ key: 'older@0.1', dim: manifest.embedding.dim, metric: 'l2' });
+    await t.db.models.ensure({ key: legacy, name: manifest.name, version: manifest.version, dim: manifest.embedding.dim, metric: 'l2' });
+    await t.sql(`UPDATE vector_models SET created_at = created_at - interval '1 day' WHERE key = 'older@0.1'`);
+
+    await cp(path.join(migrationsDir, MODEL_VERSIONS), path.join(older, MODEL_VERSIONS), { recursive: true });
+    expect(await t.db.migrate()).toEqual([MODEL_VERSIONS]);
+    expect(await t.db.modelVersions.active()).toMatchObject({ key: legacy, status: 'active', path: null });
+    expect(await t.db.modelVersions.get('older@0.1')).toMatchObject({ status: 'ready' });
+    // At most one active model: the database refuses a second.
+    await expect(t.sql(`UPDATE vector_models SET status = 'active' WHERE key = 'older@0.1'`)).rejects.toThrow(/unique/i);
+
+    const models = await ModelService.open(t.db, new MediaStore(t.dataDir), {
+      modelsDir: path.resolve('models'),
+      load: (modelsDir) => loadModels({ modelsDir, providers: ['cpu'], batchSize: 4, logger }),
+      imageLimits: { maxPixels: 40_000_000, maxSide: 12_000, maxAspectRatio: 20 },
+      reembed: { batchSize: 4, pauseMs: 0, pauseFactor: 0 },
+      pollMs: 60_000,
+      logger,
+    });
+    try {
+      expect(models.current().vectorModel.key).toBe(legacy);
+      expect(await t.db.modelVersions.active()).toMatchObject({
+        key: legacy,
+        path: path.resolve('models'),
+        embedderSha256: manifest.files.embedder.sha256,
+      });
+      expect((await models.register('models')).key).toBe(legacy);
+      expect((await models.list()).map((m) => m.key).sort()).toEqual([legacy, 'older@0.1'].sort());
+    } finally {
+      await models.close();
+    }
+  });
+});
