@@ -53,6 +53,7 @@ describe('isOutage', () => {
       adapter({ kind: 'postgres', code: '08006' }),
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
       new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
     ]) {
       expect(isOutage(error), JSON.stringify(error)).toBe(true);
     }

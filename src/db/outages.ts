@@ -26,7 +26,11 @@ export function isOutage(error: unknown): boolean {
   // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting down or starting).
   const sqlState = cause?.kind === 'postgres' ? cause.code : undefined;
   if (sqlState && (sqlState.startsWith('08') || /^57P0[1-3]$/.test(sqlState))) return true;
-  return typeof e.message === 'string' && /Connection terminated|Can't reach database server/.test(e.message);
+  // pg-pool's connect timeout: every connection busy or the server too slow to accept one in time.
+  return (
+    typeof e.message === 'string' &&
+    /Connection terminated|Can't reach database server|timeout exceeded when trying to connect/.test(e.message)
+  );
 }
 
 const unavailable = (cause: unknown) => {
