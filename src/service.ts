@@ -9,6 +9,7 @@ import { openDatabase, type Database, type VectorModel } from './db/index.js';
 import { loadDemoCatalog } from './demo/load-demo.js';
 import { createApp } from './http/app.js';
 import { drainServer } from './http/drain.js';
+import { Metrics } from './http/metrics.js';
 import { buildApiSchema, createApollo } from './http/graphql.js';
 import { AdminService } from './ingest/admin-service.js';
 import { IngestService, ingestSettings } from './ingest/ingest-service.js';
@@ -103,6 +104,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     maxQueue: config.SEARCH_MAX_QUEUE,
     maxQueueWaitMs: config.SEARCH_MAX_QUEUE_WAIT_MS,
   });
+  const metrics = new Metrics();
   const search = new SearchService(db, models, catalog, vectorModel, {
     imageLimits: imageLimits(config),
     searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
@@ -150,6 +152,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     uploadMaxFiles: config.UPLOAD_MAX_FILES,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     refuseIfOverloaded: () => shedder.refuseIfSaturated(),
+    metrics,
     health: {
       info: () => ({ database: db.kind, model: models.info.key, provider: models.provider }),
       checks: {

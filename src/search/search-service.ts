@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import { proposeRegion, validateImage, type ValidateImageOptions } from '../images/index.js';
 import type { Models, Region } from '../ml/types.js';
 import type { LoadShedder } from './load-shedder.js';
+import { StageTimer } from './stage-timer.js';
 
 export const MAX_TOP_K = 100;
 export const MAX_RERANK_CANDIDATES = 200;
@@ -86,18 +87,19 @@ export class SearchService {
     },
   ) {}
 
-  async similarProducts(request: SearchRequest): Promise<SearchResultView> {
+  /** `timer` collects the time of each stage (the caller's, to report it). */
+  async similarProducts(request: SearchRequest, timer = new StageTimer()): Promise<SearchResultView> {
     checkRange('topK', request.topK, 1, MAX_TOP_K);
     if (request.rerank) checkRange('candidates', request.rerank.candidates, request.topK, MAX_RERANK_CANDIDATES);
     if (request.region) checkRegion(request.region);
-    return this.admitted(() => this.search(request));
+    return this.admitted(timer, () => this.search(request, timer));
   }
 
   /** Scores the stored query against the search's top `candidates` products and re-orders them. */
-  async rerankSearch(searchId: string, candidates: number, topK: number) {
+  async rerankSearch(searchId: string, candidates: number, topK: number, timer = new StageTimer()) {
     checkRange('candidates', candidates, 1, MAX_RERANK_CANDIDATES);
     checkRange('topK', topK, 1, Math.min(MAX_TOP_K, candidates));
-    return this.admitted(() => this.rerankStored(searchId, candidates, topK));
+    return this.admitted(timer, () => this.rerankStored(searchId, candidates, topK, timer));
   }
 
   /** Deletes the searches past their time to live; returns how many (housekeeping). */
@@ -105,13 +107,18 @@ export class SearchService {
     return this.db.searches.prune();
   }
 
-  private admitted<T>(work: () => Promise<T>): Promise<T> {
-    return this.options.shedder ? this.options.shedder.run(work) : work();
+  private admitted<T>(timer: StageTimer, work: () => Promise<T>): Promise<T> {
+    if (!this.options.shedder) return work();
+    const queued = performance.now();
+    return this.options.shedder.run(() => {
+      timer.add('queue', performance.now() - queued);
+      return work();
+    });
   }
 
-  private async search(request: SearchRequest): Promise<SearchResultView> {
+  private async search(request: SearchRequest, timer: StageTimer): Promise<SearchResultView> {
     const started = performance.now();
-    const query = await this.queryEmbedding(request);
+    const query = await this.queryEmbedding(request, timer);
     const params: SearchParams = {
       topK: request.topK,
       filter: request.filter ?? {},
@@ -122,8 +129,8 @@ export class SearchService {
       exact: request.exact ?? false,
     };
     // With re-ranking, one ANN query fetches the whole shortlist; its head is the plain result.
-    const hits = await this.nearest(query.vector, params, request.rerank?.candidates ?? request.topK);
-    const id = await this.db.searches.save({
+    const hits = await timer.time('ann', () => this.nearest(query.vector, params, request.rerank?.candidates ?? request.topK));
+    const id = await timer.time('record', () => this.db.searches.save({
       expiresAt: new Date(Date.now() + this.options.searchTtlMs),
       modelKey: this.vectorModel.key,
       queryImageHash: query.imageHash,
@@ -131,12 +138,12 @@ export class SearchService {
       queryFeatures: query.features,
       params: params as unknown as Record<string, unknown>,
       results: hits.slice(0, request.topK),
-    });
-    if (request.rerank) return this.rerank(id, query.features, hits, request.topK, started, query);
-    return this.result(id, hits, false, started, query);
+    }));
+    if (request.rerank) return this.rerank(id, query.features, hits, request.topK, started, query, timer);
+    return timer.time('hydrate', () => this.result(id, hits, false, started, query));
   }
 
-  private async rerankStored(searchId: string, candidates: number, topK: number) {
+  private async rerankStored(searchId: string, candidates: number, topK: number, timer: StageTimer) {
     const started = performance.now();
     const search = isUuid(searchId) ? await this.db.searches.toRerank(searchId) : null;
     if (!search) throw new AppError('NOT_FOUND', 'No search with that id.');
@@ -147,25 +154,30 @@ export class SearchService {
       throw new AppError('SEARCH_EXPIRED', 'That search was made with another model; run the search again.');
     }
     const params = search.params as unknown as SearchParams;
-    const shortlist = await this.nearest(search.queryEmbedding, params, candidates);
-    return this.rerank(search.id, search.queryFeatures, shortlist, topK, started, { region: params.region, autoRegion: params.autoRegion ?? false });
+    const shortlist = await timer.time('ann', () => this.nearest(search.queryEmbedding, params, candidates));
+    return this.rerank(search.id, search.queryFeatures, shortlist, topK, started, { region: params.region, autoRegion: params.autoRegion ?? false }, timer);
   }
 
   /** The pairwise scorer over a shortlist, with features stored at ingest (no image is decoded). */
-  private async rerank(id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number, used: RegionUsed) {
-    const stored = await this.db.vectors.get(shortlist.map((h) => h.imageId), this.vectorModel);
-    const scored = shortlist.filter((h) => stored.has(h.imageId));
-    const scores = await this.models.score(queryFeatures, scored.map((h) => stored.get(h.imageId)!.features));
-    const reranked = scored
-      .map((h, i) => ({ ...h, score: scores[i] }))
-      .sort((a, b) => b.score - a.score || a.distance - b.distance)
-      .slice(0, topK);
+  private async rerank(id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number, used: RegionUsed, timer: StageTimer) {
+    const reranked = await timer.time('rerank', async () => {
+      const stored = await this.db.vectors.get(shortlist.map((h) => h.imageId), this.vectorModel);
+      const scored = shortlist.filter((h) => stored.has(h.imageId));
+      const scores = await this.models.score(queryFeatures, scored.map((h) => stored.get(h.imageId)!.features));
+      return scored
+        .map((h, i) => ({ ...h, score: scores[i] }))
+        .sort((a, b) => b.score - a.score || a.distance - b.distance)
+        .slice(0, topK);
+    });
     // Storing the new order and loading the products don't depend on each other.
-    const [, view] = await Promise.all([this.db.searches.saveRerank(id, reranked), this.result(id, reranked, true, started, used)]);
+    const [, view] = await Promise.all([
+      timer.time('record', () => this.db.searches.saveRerank(id, reranked)),
+      timer.time('hydrate', () => this.result(id, reranked, true, started, used)),
+    ]);
     return { ...view, tookMs: performance.now() - started };
   }
 
-  private async queryEmbedding(request: SearchRequest) {
+  private async queryEmbedding(request: SearchRequest, timer: StageTimer) {
     const { source } = request;
     if (source.kind === 'product') {
       if (request.region) throw new AppError('BAD_USER_INPUT', 'region applies to an image query, not to productId.');
@@ -176,11 +188,12 @@ export class SearchService {
       if (!stored) throw new AppError('NOT_FOUND', 'That product has no embedding with the current model yet.');
       return { ...stored, imageHash: null, region: null, autoRegion: false };
     }
-    const image = await validateImage(source.bytes, this.options.imageLimits);
+    const image = await timer.time('decode', () => validateImage(source.bytes, this.options.imageLimits));
     // No region asked for: the service may find where the product is (a photo is mostly background).
-    const proposed = !request.region && (request.autoRegion ?? this.options.autoRegion ?? false) ? await proposeRegion(image) : null;
+    const proposed =
+      !request.region && (request.autoRegion ?? this.options.autoRegion ?? false) ? await timer.time('preprocess', () => proposeRegion(image)) : null;
     const region = request.region ?? proposed ?? undefined;
-    const [embedding] = await this.models.embed([{ image, region }]);
+    const [embedding] = await this.models.embed([{ image, region }], timer);
     return { ...embedding, imageHash: image.sha256, region: region ?? null, autoRegion: proposed !== null };
   }
 
