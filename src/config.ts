@@ -31,6 +31,8 @@ const schema = z.object({
   ADMIN_API_KEY: z.string().min(16).optional(),
   SEARCH_TTL_HOURS: z.coerce.number().min(0.01).default(24),
   SEARCH_PRUNE_INTERVAL_MINUTES: z.coerce.number().min(0.01).default(60),
+  // Recent searches held in memory for rerankSearch (~20 KB each); older ones are read from the database.
+  SEARCH_MEMORY_ENTRIES: z.coerce.number().int().min(1).max(100_000).default(1000),
   // Hardening (issue 13): bounded work per request, load shedding, rate limits, timeouts.
   QUERY_MAX_COST: z.coerce.number().int().min(1).default(5000),
   QUERY_MAX_SEARCHES: z.coerce.number().int().min(1).max(100).default(4),

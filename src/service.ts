@@ -110,6 +110,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
     autoRegion: config.AUTO_REGION,
     shedder,
+    recentSearches: config.SEARCH_MEMORY_ENTRIES,
+    onRecordWriteFailed: (err, searches) => {
+      metrics.recordWriteFailed(searches);
+      logger.warn({ err, searches }, 'search records could not be written (they stay re-rankable from memory)');
+    },
   });
   const services: Services = {
     search,
@@ -215,6 +220,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           'requests still running at the shutdown deadline were cut off',
         );
       await apollo.stop();
+      await search.flushRecords();
       await core.close();
     },
   };

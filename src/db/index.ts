@@ -23,7 +23,7 @@ export type { ImageRecord, ProductWrite, SavedProduct } from './catalog-writes.j
 export type { ProductPatch, ProductRecord } from './product-fields.js';
 export type { FailureRecord, IngestRunRow, ItemRecord, NearDuplicateGroup } from './ingest-runs.js';
 export type { KnownNearDuplicate, NearDuplicateRecord } from './near-duplicates.js';
-export type { NewSearch, StoredHit } from './searches.js';
+export type { NewSearch, SearchRepository, SearchToRerank, StoredHit } from './searches.js';
 export type { SearchSettings } from './server-info.js';
 export { MigrationError } from './migrator.js';
 export { isOutage } from './outages.js';

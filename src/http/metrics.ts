@@ -45,8 +45,8 @@ export class Metrics {
     this.requests.observe({ endpoint, status: String(status) }, (performance.now() - timer.startedAt) / 1000);
   }
 
-  recordWriteFailed(): void {
-    this.recordFailures.inc();
+  recordWriteFailed(searches: number): void {
+    this.recordFailures.inc(searches);
   }
 
   /** GET /metrics in Prometheus's text format. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { isUuid } from '../catalog/catalog-service.js';
 import type { ImageView, ProductView } from '../catalog/views.js';
@@ -6,6 +7,7 @@ import { AppError } from '../errors.js';
 import { proposeRegion, validateImage, type ValidateImageOptions } from '../images/index.js';
 import type { Models, Region } from '../ml/types.js';
 import type { LoadShedder } from './load-shedder.js';
+import { SearchRecords } from './search-records.js';
 import { StageTimer } from './stage-timer.js';
 
 export const MAX_TOP_K = 100;
@@ -72,6 +74,8 @@ interface SearchParams {
 
 /** Photo → embedding → nearest products (→ pairwise re-rank) → ranked, hydrated hits. */
 export class SearchService {
+  private readonly records: SearchRecords;
+
   constructor(
     private readonly db: Database,
     private readonly models: Models,
@@ -84,8 +88,19 @@ export class SearchService {
       autoRegion?: boolean;
       /** The bounded queue searches wait in (none: every search runs at once, as in the evaluation). */
       shedder?: LoadShedder;
+      /** Searches kept in memory for rerankSearch (SEARCH_MEMORY_ENTRIES; default 1000). */
+      recentSearches?: number;
+      /** Told when search records could not be written to the database (they stay in memory). */
+      onRecordWriteFailed?: (error: unknown, searches: number) => void;
     },
-  ) {}
+  ) {
+    this.records = new SearchRecords(db.searches, {
+      maxEntries: options.recentSearches ?? 1000,
+      ttlMs: options.searchTtlMs,
+      writeDelayMs: 50,
+      onWriteFailed: options.onRecordWriteFailed ?? (() => undefined),
+    });
+  }
 
   /** `timer` collects the time of each stage (the caller's, to report it). */
   async similarProducts(request: SearchRequest, timer = new StageTimer()): Promise<SearchResultView> {
@@ -100,6 +115,11 @@ export class SearchService {
     checkRange('candidates', candidates, 1, MAX_RERANK_CANDIDATES);
     checkRange('topK', topK, 1, Math.min(MAX_TOP_K, candidates));
     return this.admitted(timer, () => this.rerankStored(searchId, candidates, topK, timer));
+  }
+
+  /** Writes the search records still waiting to the database (shutdown, tests). */
+  flushRecords(): Promise<void> {
+    return this.records.flush();
   }
 
   /** Deletes the searches past their time to live; returns how many (housekeeping). */
@@ -130,7 +150,11 @@ export class SearchService {
     };
     // With re-ranking, one ANN query fetches the whole shortlist; its head is the plain result.
     const hits = await timer.time('ann', () => this.nearest(query.vector, params, request.rerank?.candidates ?? request.topK));
-    const id = await timer.time('record', () => this.db.searches.save({
+    // The record rerankSearch needs is kept in memory now and written after the response.
+    const id = randomUUID();
+    const recording = performance.now();
+    this.records.add({
+      id,
       expiresAt: new Date(Date.now() + this.options.searchTtlMs),
       modelKey: this.vectorModel.key,
       queryImageHash: query.imageHash,
@@ -138,15 +162,16 @@ export class SearchService {
       queryFeatures: query.features,
       params: params as unknown as Record<string, unknown>,
       results: hits.slice(0, request.topK),
-    }));
+    });
+    timer.add('record', performance.now() - recording);
     if (request.rerank) return this.rerank(id, query.features, hits, request.topK, started, query, timer);
     return timer.time('hydrate', () => this.result(id, hits, false, started, query));
   }
 
   private async rerankStored(searchId: string, candidates: number, topK: number, timer: StageTimer) {
     const started = performance.now();
-    const search = isUuid(searchId) ? await this.db.searches.toRerank(searchId) : null;
-    if (!search) throw new AppError('NOT_FOUND', 'No search with that id.');
+    const search = isUuid(searchId) ? await this.records.find(searchId) : null;
+    if (!search) throw new AppError('NOT_FOUND', 'No search with that id (searches are kept for SEARCH_TTL_HOURS); run the search again.');
     if (search.expiresAt.getTime() < Date.now()) {
       throw new AppError('SEARCH_EXPIRED', 'That search has expired; run the search again.');
     }
@@ -170,10 +195,8 @@ export class SearchService {
         .slice(0, topK);
     });
     // Storing the new order and loading the products don't depend on each other.
-    const [, view] = await Promise.all([
-      timer.time('record', () => this.db.searches.saveRerank(id, reranked)),
-      timer.time('hydrate', () => this.result(id, reranked, true, started, used)),
-    ]);
+    this.records.reranked(id, reranked);
+    const view = await timer.time('hydrate', () => this.result(id, reranked, true, started, used));
     return { ...view, tookMs: performance.now() - started };
   }
 
