@@ -113,12 +113,14 @@ async function startServer(env: Record<string, string>): Promise<{ url: string; 
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
+  // A loaded machine may take minutes to start it (models, the embedded database).
+  for (let i = 0; i < 2400; i++) {
     if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`);
     const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
     if (ok) return { url, child };
     await new Promise((r) => setTimeout(r, 250));
   }
+  child.kill('SIGKILL');
   throw new Error('the service did not start');
 }
 
