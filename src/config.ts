@@ -31,13 +31,16 @@ const schema = z.object({
   ADMIN_API_KEY: z.string().min(16).optional(),
   SEARCH_TTL_HOURS: z.coerce.number().min(0.01).default(24),
   SEARCH_PRUNE_INTERVAL_MINUTES: z.coerce.number().min(0.01).default(60),
+  // Recent searches held in memory for rerankSearch (~20 KB each); older ones are read from the database.
+  SEARCH_MEMORY_ENTRIES: z.coerce.number().int().min(1).max(100_000).default(1000),
   // Hardening (issue 13): bounded work per request, load shedding, rate limits, timeouts.
   QUERY_MAX_COST: z.coerce.number().int().min(1).default(5000),
   QUERY_MAX_SEARCHES: z.coerce.number().int().min(1).max(100).default(4),
-  // Searches are CPU-bound (decoding, the embedder): one per core at once, and as many waiting,
-  // so that an admitted search waits about one search's time at most (bench/attack.ts).
-  SEARCH_MAX_CONCURRENT: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
-  SEARCH_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(availableParallelism()),
+  // Searches at once: enough that the embedder's micro-batches fill and database round trips
+  // overlap (8 per core; one per core left 32 clients at 2.9 searches/s, bench/results/search-speed.md);
+  // as many waiting, each for SEARCH_MAX_QUEUE_WAIT_MS at most.
+  SEARCH_MAX_CONCURRENT: z.coerce.number().int().min(1).max(256).default(8 * availableParallelism()),
+  SEARCH_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(8 * availableParallelism()),
   SEARCH_MAX_QUEUE_WAIT_MS: z.coerce.number().int().min(1).default(500),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
   // Behind a load balancer the connecting address is the balancer's: trust this many proxy hops (or

@@ -9,6 +9,7 @@ import { openDatabase, type Database } from './db/index.js';
 import { loadDemoCatalog } from './demo/load-demo.js';
 import { createApp } from './http/app.js';
 import { drainServer } from './http/drain.js';
+import { Metrics } from './http/metrics.js';
 import { buildApiSchema, createApollo } from './http/graphql.js';
 import { AdminService } from './ingest/admin-service.js';
 import { IngestService, ingestSettings } from './ingest/ingest-service.js';
@@ -109,11 +110,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     maxQueue: config.SEARCH_MAX_QUEUE,
     maxQueueWaitMs: config.SEARCH_MAX_QUEUE_WAIT_MS,
   });
+  const metrics = new Metrics();
   const search = new SearchService(db, models, catalog, {
     imageLimits: imageLimits(config),
     searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
     autoRegion: config.AUTO_REGION,
     shedder,
+    recentSearches: config.SEARCH_MEMORY_ENTRIES,
+    onRecordWriteFailed: (err, searches) => {
+      metrics.recordWriteFailed(searches);
+      logger.warn({ err, searches }, 'search records could not be written (they stay re-rankable from memory)');
+    },
   });
   const services: Services = {
     search,
@@ -152,6 +159,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     trustProxy: config.TRUST_PROXY,
     refuseIfOverloaded: () => shedder.refuseIfSaturated(),
+    metrics,
     health: {
       info: () => ({ database: db.kind, model: models.current().vectorModel.key, provider: models.current().models.provider }),
       checks: {
@@ -214,6 +222,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           'requests still running at the shutdown deadline were cut off',
         );
       await apollo.stop();
+      await search.flushRecords();
       await core.close();
     },
   };

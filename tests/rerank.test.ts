@@ -115,7 +115,8 @@ describe.each(await serviceBackends())('rerankSearch over HTTP ($name)', (backen
     expect(errorCode(await search({ topK: 0, rerank: true }))).toBe('BAD_USER_INPUT');
 
     const fresh = (await search({ topK: 3 })).data.similarProducts.id;
-    // The same search, stored as if it had expired a second ago.
+    // The same search, stored as if it had expired a second ago (records are written after the response).
+    await t.service.services.search.flushRecords();
     const stored = (await db.searches.toRerank(fresh))!;
     const old = await db.searches.save({ ...stored, expiresAt: new Date(Date.now() - 1000), queryImageHash: null, results: [] });
     expect((await rerank({ id: fresh })).errors).toBeUndefined();

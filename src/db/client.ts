@@ -17,6 +17,8 @@ export interface Client {
   connectForMigrations: MigrationConnector;
   /** Where the embedded database lives; undefined for Postgres. */
   pgdataDir?: string;
+  /** Settings every connection starts with (ClientOptions.sessionSettings). */
+  sessionSettings: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -24,16 +26,26 @@ export interface ClientOptions {
   url?: string;
   dataDir: string;
   logger: pino.Logger;
+  /**
+   * Settings (name → value) every connection starts with, as if the server's defaults: a
+   * search whose settings these already are needs no transaction to make them LOCAL.
+   */
+  sessionSettings?: Record<string, string>;
 }
 
 export async function createClient(opts: ClientOptions): Promise<Client> {
-  return opts.url ? createPostgresClient(opts.url, opts.logger) : createEmbeddedClient(opts.dataDir, opts.logger);
+  const settings = opts.sessionSettings ?? {};
+  for (const [name, value] of Object.entries(settings)) {
+    if (!/^[a-z_.]+$/.test(name) || !/^[a-z0-9_.]+$/.test(value)) throw new RangeError(`unsafe session setting ${name}=${value}`);
+  }
+  return opts.url ? createPostgresClient(opts.url, settings, opts.logger) : createEmbeddedClient(opts.dataDir, settings, opts.logger);
 }
 
-async function createPostgresClient(url: string, logger: pino.Logger): Promise<Client> {
+async function createPostgresClient(url: string, sessionSettings: Record<string, string>, logger: pino.Logger): Promise<Client> {
+  const options = Object.entries(sessionSettings).map(([name, value]) => `-c ${name}=${value}`).join(' ');
   const adapter = new PrismaPg(
     // Without a connect timeout a pool waits forever for an unreachable server.
-    { connectionString: url, connectionTimeoutMillis: 5000 },
+    { connectionString: url, connectionTimeoutMillis: 5000, ...(options && { options }) },
     {
       onPoolError: (err) => logger.error({ err }, 'postgres pool error'),
       onConnectionError: (err) => logger.warn({ err }, 'postgres connection error'),
@@ -46,16 +58,19 @@ async function createPostgresClient(url: string, logger: pino.Logger): Promise<C
     kind: 'postgres',
     prisma,
     connectForMigrations: postgresConnector(url),
+    sessionSettings,
     close: () => prisma.$disconnect(),
   };
 }
 
-async function createEmbeddedClient(dataDir: string, logger: pino.Logger): Promise<Client> {
+async function createEmbeddedClient(dataDir: string, sessionSettings: Record<string, string>, logger: pino.Logger): Promise<Client> {
   const pgdataDir = path.resolve(dataDir, 'pgdata');
   await mkdir(pgdataDir, { recursive: true });
   const started = Date.now();
   const pglite = await PGlite.create({ dataDir: pgdataDir, extensions: { vector } });
   logger.debug({ pgdataDir, ms: Date.now() - started }, 'embedded database (PGlite) opened');
+  // One connection: its session settings are set once.
+  for (const [name, value] of Object.entries(sessionSettings)) await pglite.query(`SET ${name} = '${value}'`);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   let closed = false;
   return {
@@ -63,6 +78,7 @@ async function createEmbeddedClient(dataDir: string, logger: pino.Logger): Promi
     prisma,
     connectForMigrations: pgliteConnector(pglite),
     pgdataDir,
+    sessionSettings,
     async close() {
       if (closed) return;
       closed = true;

@@ -16,7 +16,7 @@ import { searchRepository } from './searches.js';
 import { searchSettingsOf, serverInfo } from './server-info.js';
 import type { Database, Repositories } from './types.js';
 import { vectorModelRepository } from './vector-models.js';
-import { vectorSearch } from './vector-search.js';
+import { searchSessionSettings, vectorSearch } from './vector-search.js';
 
 export type * from './types.js';
 export type { KnownImage, StoredImage, StoredProduct } from './catalog-reads.js';
@@ -24,7 +24,7 @@ export type { ImageRecord, ProductWrite, SavedProduct } from './catalog-writes.j
 export type { ProductPatch, ProductRecord } from './product-fields.js';
 export type { FailureRecord, IngestRunRow, ItemRecord, NearDuplicateGroup } from './ingest-runs.js';
 export type { KnownNearDuplicate, NearDuplicateRecord } from './near-duplicates.js';
-export type { NewSearch, StoredHit } from './searches.js';
+export type { NewSearch, SearchRepository, SearchToRerank, StoredHit } from './searches.js';
 export type { SearchSettings } from './server-info.js';
 export type { ActivateOutcome, ModelRow, ModelStatus, NewModel } from './model-versions.js';
 export { MigrationError } from './migrator.js';
@@ -45,7 +45,7 @@ export interface OpenDatabaseOptions {
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const logger = opts.logger.child({ component: 'db' });
-  const client = await createClient({ url: opts.url, dataDir: opts.dataDir, logger });
+  const client = await createClient({ url: opts.url, dataDir: opts.dataDir, logger, sessionSettings: searchSessionSettings(opts.efSearch) });
   logger.info(
     client.kind === 'embedded' ? { kind: client.kind, pgdataDir: client.pgdataDir } : { kind: client.kind, host: safeHost(opts.url!) },
     'database opened',
@@ -60,7 +60,7 @@ export function databaseOver(client: Client, opts: Pick<OpenDatabaseOptions, 'ef
   const settings = searchSettingsOf(prisma, opts.efSearch, logger);
   const repositories = (scope: Scope): Repositories => ({
     catalog: { ...catalogReads(scope), ...catalogWrites(scope, stats) },
-    vectors: { ...embeddingRepository(scope, stats), ...vectorSearch(scope, stats, settings) },
+    vectors: { ...embeddingRepository(scope, stats), ...vectorSearch(scope, stats, settings, client.sessionSettings) },
     searches: searchRepository(scope),
     ingestRuns: ingestRunRepository(scope),
     nearDuplicates: nearDuplicateRepository(scope, stats),

@@ -19,6 +19,8 @@ export interface NewSearch {
   queryFeatures: Float32Array;
   params: Record<string, unknown>;
   results: StoredHit[];
+  /** The hits after re-ranking, when the search was re-ranked before it was stored. */
+  reranked?: StoredHit[];
 }
 
 /** What rerankSearch needs of a stored search (not its results). */
@@ -34,6 +36,8 @@ export interface SearchToRerank {
 export interface SearchRepository {
   /** Stores a search; returns its id. */
   save(search: NewSearch): Promise<string>;
+  /** Stores several searches in one statement, under ids of the caller's (one already stored is left as it is). */
+  saveMany(searches: (NewSearch & { id: string })[]): Promise<void>;
   saveRerank(id: string, reranked: StoredHit[]): Promise<void>;
   /** null when there is no such search. */
   toRerank(id: string): Promise<SearchToRerank | null>;
@@ -45,19 +49,12 @@ export function searchRepository(scope: Scope): SearchRepository {
   const { q } = scope;
   return {
     async save(search) {
-      const row = await q.search.create({
-        data: {
-          expiresAt: search.expiresAt,
-          modelKey: search.modelKey,
-          queryImageHash: search.queryImageHash,
-          queryEmbedding: float32ToBytes(search.queryEmbedding),
-          queryFeatures: float32ToBytes(search.queryFeatures),
-          params: search.params as object,
-          results: search.results as unknown as object,
-        },
-        select: { id: true },
-      });
+      const row = await q.search.create({ data: searchRow(search), select: { id: true } });
       return row.id;
+    },
+
+    async saveMany(searches) {
+      if (searches.length) await q.search.createMany({ data: searches.map((s) => ({ id: s.id, ...searchRow(s) })), skipDuplicates: true });
     },
 
     async saveRerank(id, reranked) {
@@ -84,5 +81,18 @@ export function searchRepository(scope: Scope): SearchRepository {
     async prune(now = new Date()) {
       return (await q.search.deleteMany({ where: { expiresAt: { lt: now } } })).count;
     },
+  };
+}
+
+function searchRow(search: NewSearch) {
+  return {
+    expiresAt: search.expiresAt,
+    modelKey: search.modelKey,
+    queryImageHash: search.queryImageHash,
+    queryEmbedding: float32ToBytes(search.queryEmbedding),
+    queryFeatures: float32ToBytes(search.queryFeatures),
+    params: search.params as object,
+    results: search.results as unknown as object,
+    ...(search.reranked && { reranked: search.reranked as unknown as object }),
   };
 }

@@ -41,7 +41,16 @@ export function nearestSql(q: NearestQuery, limit: number): Prisma.Sql {
     LIMIT ${limit}`;
 }
 
-async function applySettings(tx: Prisma.TransactionClient, q: NearestQuery, fetch: number, s: SearchSettings) {
+/**
+ * The settings of a plain search (no filter, up to HNSW_EF_SEARCH rows), made every connection's
+ * own at the start (src/db/client.ts): such a search runs as one statement, without a transaction
+ * around it to make them LOCAL. (Near-duplicate lookups at ingest run under them too.)
+ */
+export function searchSessionSettings(efSearch: number): Record<string, string> {
+  return { 'hnsw.ef_search': String(Math.min(MAX_EF_SEARCH, Math.max(1, efSearch))), 'hnsw.iterative_scan': 'relaxed_order' };
+}
+
+function settingsFor(q: NearestQuery, fetch: number, s: SearchSettings): [string, string][] {
   const set: [string, string][] = [];
   if (q.exact) {
     // No index scans at all: a sequential scan and a sort, the exact answer.
@@ -54,8 +63,28 @@ async function applySettings(tx: Prisma.TransactionClient, q: NearestQuery, fetc
     if (s.iterativeScan) set.push(['hnsw.iterative_scan', 'relaxed_order']);
   }
   set.push(...Object.entries(s.extraSettings ?? {}));
+  return set;
+}
+
+async function applySettings(tx: Prisma.TransactionClient, set: [string, string][]) {
   // One round trip for all of them.
   await tx.$executeRaw`SELECT ${Prisma.join(set.map(([name, value]) => Prisma.sql`set_config(${name}, ${value}, true)`))}`;
+}
+
+/** Each product's best image, nearest first, at most k; `complete` unless a wider fetch may find more products. */
+function bestPerProduct(rows: NearestHit[], k: number, fetch: number): { hits: NearestHit[]; complete: boolean } {
+  // relaxed_order may return slightly out of order: sort, then keep each product's best image.
+  rows.sort((a, b) => a.distance - b.distance || (a.imageId < b.imageId ? -1 : 1));
+  const seen = new Set<string>();
+  const hits: NearestHit[] = [];
+  for (const r of rows) {
+    if (seen.has(r.productId)) continue;
+    seen.add(r.productId);
+    hits.push({ productId: r.productId, imageId: r.imageId, distance: Number(r.distance) });
+    if (hits.length === k) break;
+  }
+  // Fewer products than asked although the LIMIT was reached: many images per product; widen.
+  return { hits, complete: hits.length === k || rows.length < fetch || fetch >= MAX_FETCH };
 }
 
 const firstFetch = (k: number) => Math.min(MAX_FETCH, Math.max(MIN_FETCH, k * OVERFETCH));
@@ -70,7 +99,12 @@ export interface VectorSearch {
   explain(query: NearestQuery, tuning?: Partial<SearchSettings>): Promise<string>;
 }
 
-export function vectorSearch(scope: Scope, stats: PlannerStats, settings: () => Promise<SearchSettings>): VectorSearch {
+export function vectorSearch(
+  scope: Scope,
+  stats: PlannerStats,
+  settings: () => Promise<SearchSettings>,
+  sessionSettings: Record<string, string> = {},
+): VectorSearch {
   const prepared = async (tuning: Partial<SearchSettings> | undefined) => {
     const s = { ...(await settings()), ...tuning };
     await stats.fresh();
@@ -82,22 +116,18 @@ export function vectorSearch(scope: Scope, stats: PlannerStats, settings: () => 
       if (q.k > MAX_FETCH) throw new RangeError(`k must be at most ${MAX_FETCH}`);
       const s = await prepared(tuning);
       let fetch = firstFetch(q.k);
+      const first = settingsFor(q, fetch, s);
+      if (first.every(([name, value]) => sessionSettings[name] === value)) {
+        // The connection's own settings are this search's: one statement, no transaction.
+        const { hits, complete } = bestPerProduct(await scope.q.$queryRaw<NearestHit[]>(nearestSql(q, fetch)), q.k, fetch);
+        if (complete) return hits;
+        fetch = Math.min(MAX_FETCH, fetch * OVERFETCH);
+      }
       return scope.atomic(async (tx) => {
-        await applySettings(tx, q, fetch, s);
+        await applySettings(tx, first);
         for (;;) {
-          const rows = await tx.$queryRaw<NearestHit[]>(nearestSql(q, fetch));
-          // relaxed_order may return slightly out of order: sort, then keep each product's best image.
-          rows.sort((a, b) => a.distance - b.distance || (a.imageId < b.imageId ? -1 : 1));
-          const seen = new Set<string>();
-          const hits: NearestHit[] = [];
-          for (const r of rows) {
-            if (seen.has(r.productId)) continue;
-            seen.add(r.productId);
-            hits.push({ productId: r.productId, imageId: r.imageId, distance: Number(r.distance) });
-            if (hits.length === q.k) break;
-          }
-          // Fewer products than asked although the LIMIT was reached: many images per product; widen.
-          if (hits.length === q.k || rows.length < fetch || fetch >= MAX_FETCH) return hits;
+          const { hits, complete } = bestPerProduct(await tx.$queryRaw<NearestHit[]>(nearestSql(q, fetch)), q.k, fetch);
+          if (complete) return hits;
           fetch = Math.min(MAX_FETCH, fetch * OVERFETCH);
         }
       }, TX_OPTIONS);
@@ -107,7 +137,7 @@ export function vectorSearch(scope: Scope, stats: PlannerStats, settings: () => 
       const s = await prepared(tuning);
       const fetch = firstFetch(q.k);
       return scope.atomic(async (tx) => {
-        await applySettings(tx, q, fetch, s);
+        await applySettings(tx, settingsFor(q, fetch, s));
         const rows = await tx.$queryRaw<Record<string, string>[]>(Prisma.sql`EXPLAIN (COSTS OFF) ${nearestSql(q, fetch)}`);
         return rows.map((r) => Object.values(r)[0]).join('\n');
       }, TX_OPTIONS);

@@ -12,6 +12,8 @@ import { MEDIA_PREFIX } from '../storage/media-store.js';
 import { isAdminRequest } from './admin-auth.js';
 import { HTTP_STATUS, retryAfterSeconds, toClientError, toRestError } from './client-errors.js';
 import { healthRoutes, type HealthOptions } from './health.js';
+import { METRICS_PATH, type Metrics } from './metrics.js';
+import { StageTimer } from '../search/stage-timer.js';
 import { searchRateLimit } from './rate-limit.js';
 import { REST_PREFIX, restApi } from './rest-api.js';
 import { rootPage } from './root-page.js';
@@ -31,6 +33,7 @@ export interface AppOptions {
   /** Throws OVERLOADED when the search queue is full (the load shedder's early refusal). */
   refuseIfOverloaded: () => void;
   health: HealthOptions;
+  metrics: Metrics;
   logger: Logger;
   /** The built web page and GraphiQL (web/dist); default: found next to the code; null: none. */
   webRoot?: string | null;
@@ -49,6 +52,16 @@ export function createApp(options: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy);
 
+  // Before the rate limit and the load shedder: an overloaded service is when it is needed most.
+  app.get(METRICS_PATH, options.metrics.handler());
+  // Every API request carries a StageTimer; its time (and a search's stages) go to /metrics once answered.
+  app.use(['/graphql', REST_PREFIX], (req, res, next) => {
+    const timer = new StageTimer();
+    res.locals.timer = timer;
+    const endpoint = req.baseUrl === REST_PREFIX ? 'rest' : 'graphql';
+    res.once('finish', () => options.metrics.observe(endpoint, res.statusCode, timer));
+    next();
+  });
   if (options.rateLimitPerMinute > 0) app.use(['/graphql', REST_PREFIX], searchRateLimit(options.rateLimitPerMinute));
   // Under overload an upload is refused before its body is read: reading and parsing it would
   // take the time the admitted searches need. (Other requests meet the search queue itself.)
@@ -66,9 +79,10 @@ export function createApp(options: AppOptions): express.Express {
     express.json({ limit: '1mb' }),
     graphqlUploads({ maxFileSize: options.uploadMaxBytes, maxFiles: options.uploadMaxFiles }),
     expressMiddleware(options.apollo, {
-      context: async ({ req }) => ({
+      context: async ({ req, res }) => ({
         ...options.services,
         isAdmin: isAdminRequest(req.headers.authorization, options.adminApiKey),
+        timer: res.locals.timer as StageTimer,
       }),
     }),
   );

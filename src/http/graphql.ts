@@ -35,7 +35,7 @@ export async function createApollo(schema: GraphQLSchema, logger: Logger, limits
     includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false,
     parseOptions: { maxTokens: MAX_TOKENS },
-    plugins: [ApolloServerPluginLandingPageDisabled(), queryLimitsPlugin(schema, limits), retryLaterStatus()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), queryLimitsPlugin(schema, limits), retryLaterStatus(), serverTiming()],
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       // Errors Apollo and graphql-js raise themselves (parse, validation, variables) are already coded.
       const original = unwrapResolverError(error);
@@ -76,6 +76,22 @@ function retryLaterStatus(): ApolloServerPlugin<ApiContext> {
             response.http.headers.set('retry-after', String(seconds));
             return;
           }
+        },
+      };
+    },
+  };
+}
+
+/** A search's stages as a Server-Timing header (browsers show it in their developer tools). */
+function serverTiming(): ApolloServerPlugin<ApiContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue }) {
+          const timer = contextValue.timer;
+          if (!timer?.stages().length) return;
+          timer.addSinceLast('serialise');
+          response.http.headers.set('server-timing', timer.serverTiming());
         },
       };
     },

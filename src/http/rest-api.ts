@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import type { Services } from '../resolvers/context.js';
 import { querySource } from '../search/query-source.js';
 import { defaultRerank } from '../search/search-service.js';
+import type { StageTimer } from '../search/stage-timer.js';
 import { toRestError } from './client-errors.js';
 import { MATCH_PATH, OPENAPI_PATH, matchBody, matchQuery, openApiDocument } from './match-api.js';
 
@@ -36,11 +37,14 @@ export function restApi(options: RestApiOptions): express.Router {
   const document = openApiDocument();
 
   router.post(route(MATCH_PATH), rawImage, readForm, async (req, res) => {
+    const timer = res.locals.timer as StageTimer;
+    // The body has been read by now (multer or express.raw).
+    timer.add('upload', performance.now() - timer.startedAt);
     const query = parseQuery(req.query);
     const bytes = req.file?.buffer ?? (Buffer.isBuffer(req.body) ? req.body : undefined);
     const source = await querySource(
       { readImage: bytes ? async () => bytes : undefined, imageUrl: query.imageUrl, productId: query.productId },
-      options.services.fetchImageUrl,
+      (url) => timer.time('upload', () => options.services.fetchImageUrl(url)),
     );
     const { category, colour, brand, minPrice, maxPrice, keyword } = query;
     const result = await options.services.search.similarProducts({
@@ -50,8 +54,10 @@ export function restApi(options: RestApiOptions): express.Router {
       filter: { category, colour, brand, minPrice, maxPrice, keyword },
       rerank: query.rerank ? defaultRerank(query.topK) : undefined,
       autoRegion: query.autoRegion,
-    });
-    res.json(matchBody(result));
+    }, timer);
+    const body = JSON.stringify(matchBody(result));
+    timer.addSinceLast('serialise');
+    res.set('server-timing', timer.serverTiming()).type('json').send(body);
   });
   router.get(route(OPENAPI_PATH), (_req, res) => void res.json(document));
   router.use((req) => {

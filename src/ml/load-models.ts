@@ -8,7 +8,7 @@ import { MicroBatcher } from './micro-batcher.js';
 import { toTensor, type ToTensorOptions } from './preprocess.js';
 import { Scorer, scorerNames } from './scorer.js';
 import { assertTensorNames, openSession, type ExecutionProvider } from './session.js';
-import { ModelError, type ImageEmbedding, type Models, type Region } from './types.js';
+import { ModelError, type EmbedTimings, type ImageEmbedding, type Models, type Region } from './types.js';
 
 export interface LoadModelsOptions {
   /** Folder with manifest.json and the files it names (config MODELS_DIR). */
@@ -108,16 +108,27 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
       return { embedRuns: runs, embeddedImages: items, largestBatch };
     },
 
-    async embed(images: { image: ValidatedImage; region?: Region }[]): Promise<ImageEmbedding[]> {
+    async embed(images: { image: ValidatedImage; region?: Region }[], timings?: EmbedTimings): Promise<ImageEmbedding[]> {
       assertOpen();
       if (images.length === 0) return [];
       // Preprocess all first (sharp works off the event loop); a bad image fails the whole call
       // before anything is queued.
+      const started = performance.now();
       const tensors = await Promise.all(
         images.map(({ image, region }) => toTensor(image, manifest.input, region, opts.preprocess)),
       );
+      timings?.add('preprocess', performance.now() - started);
       assertOpen();
-      return Promise.all(tensors.map((t) => batcher.add(t)));
+      // A call's images may run in different batches: its time is its slowest image's.
+      let waited = 0;
+      let ran = 0;
+      const onRun = (w: number, r: number) => {
+        if (w + r > waited + ran) [waited, ran] = [w, r];
+      };
+      const out = await Promise.all(tensors.map((t) => batcher.add(t, onRun)));
+      timings?.add('queue', waited);
+      timings?.add('embed', ran);
+      return out;
     },
 
     async score(query: Float32Array, candidates: Float32Array[]): Promise<number[]> {

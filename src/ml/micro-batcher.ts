@@ -6,7 +6,12 @@ interface Pending<In, Out> {
   item: In;
   resolve: (out: Out) => void;
   reject: (err: unknown) => void;
+  queuedAt: number;
+  onRun?: RunObserver;
 }
+
+/** Told how long an item waited for its run and how long that run took (ms). */
+export type RunObserver = (waitedMs: number, runMs: number) => void;
 
 export interface MicroBatcherStats {
   /** Runs so far. */
@@ -33,9 +38,9 @@ export class MicroBatcher<In, Out> {
   }
 
   /** Queues one item; resolves with its result once its batch has run. */
-  add(item: In): Promise<Out> {
+  add(item: In, onRun?: RunObserver): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, resolve, reject, queuedAt: performance.now(), onRun });
       this.schedule();
     });
   }
@@ -69,8 +74,11 @@ export class MicroBatcher<In, Out> {
         this.counters.runs++;
         this.counters.items += batch.length;
         this.counters.largestBatch = Math.max(this.counters.largestBatch, batch.length);
+        const started = performance.now();
         try {
           const results = await this.run(batch.map((p) => p.item));
+          const ran = performance.now() - started;
+          for (const p of batch) p.onRun?.(started - p.queuedAt, ran);
           batch.forEach((p, i) => p.resolve(results[i]!));
         } catch (err) {
           for (const p of batch) p.reject(err);

@@ -33,12 +33,17 @@ export interface Region {
   height: number;
 }
 
+/** Receives the time (ms) an embed call spent in each of its stages; the search's StageTimer is one. */
+export interface EmbedTimings {
+  add(stage: 'preprocess' | 'queue' | 'embed', ms: number): void;
+}
+
 export interface Models {
   info: ModelInfo;
   /** Execution provider that actually runs, e.g. 'cpu'. */
   provider: string;
   /** Embeds images (validated bytes, optional crop) in micro-batches of the configured size. */
-  embed(images: { image: ValidatedImage; region?: Region }[]): Promise<ImageEmbedding[]>;
+  embed(images: { image: ValidatedImage; region?: Region }[], timings?: EmbedTimings): Promise<ImageEmbedding[]>;
   /** Pairwise match probability in [0, 1] of the query's feature map against each candidate's. */
   score(query: Float32Array, candidates: Float32Array[]): Promise<number[]>;
   close(): Promise<void>;

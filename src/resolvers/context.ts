@@ -2,6 +2,7 @@ import type { CatalogService } from '../catalog/catalog-service.js';
 import type { AdminService } from '../ingest/admin-service.js';
 import type { ModelService } from '../models/model-service.js';
 import type { SearchService } from '../search/search-service.js';
+import type { StageTimer } from '../search/stage-timer.js';
 
 /** What every resolver gets: the services, built once by the composition root. */
 export interface Services {
@@ -17,4 +18,6 @@ export interface Services {
 export interface ApiContext extends Services {
   /** The request carried the admin API key. */
   isAdmin: boolean;
+  /** Where this request's time goes (Server-Timing, /metrics). */
+  timer: StageTimer;
 }

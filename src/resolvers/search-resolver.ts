@@ -30,8 +30,8 @@ export class SearchResolver {
     autoRegion?: boolean,
   ): Promise<SearchResult> {
     const source = await querySource(
-      { readImage: image ? () => readUpload(image) : undefined, imageUrl, productId },
-      ctx.fetchImageUrl,
+      { readImage: image ? () => ctx.timer.time('upload', () => readUpload(image)) : undefined, imageUrl, productId },
+      (url) => ctx.timer.time('upload', () => ctx.fetchImageUrl(url)),
     );
     return ctx.search.similarProducts({
       source,
@@ -40,7 +40,7 @@ export class SearchResolver {
       filter: filter ?? undefined,
       rerank: rerank ? defaultRerank(topK) : undefined,
       autoRegion: autoRegion ?? undefined,
-    });
+    }, ctx.timer);
   }
 
   @Mutation(() => SearchResult, {
@@ -52,6 +52,6 @@ export class SearchResolver {
     @Arg('candidates', () => Int, { defaultValue: DEFAULT_RERANK_CANDIDATES }) candidates = DEFAULT_RERANK_CANDIDATES,
     @Arg('topK', () => Int, { defaultValue: 10 }) topK = 10,
   ): Promise<SearchResult> {
-    return ctx.search.rerankSearch(searchId, candidates, topK);
+    return ctx.search.rerankSearch(searchId, candidates, topK, ctx.timer);
   }
 }

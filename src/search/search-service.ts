@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { isUuid } from '../catalog/catalog-service.js';
 import type { ImageView, ProductView } from '../catalog/views.js';
@@ -7,6 +8,8 @@ import { proposeRegion, validateImage, type ValidateImageOptions } from '../imag
 import type { Region } from '../ml/types.js';
 import type { ActiveModel, ModelEntry } from '../models/active-model.js';
 import type { LoadShedder } from './load-shedder.js';
+import { SearchRecords } from './search-records.js';
+import { StageTimer } from './stage-timer.js';
 
 export const MAX_TOP_K = 100;
 export const MAX_RERANK_CANDIDATES = 200;
@@ -72,6 +75,8 @@ interface SearchParams {
 
 /** Photo → embedding → nearest products (→ pairwise re-rank) → ranked, hydrated hits. */
 export class SearchService {
+  private readonly records: SearchRecords;
+
   constructor(
     private readonly db: Database,
     /** The model to search with, taken once per search (an activation swaps it between searches). */
@@ -84,21 +89,38 @@ export class SearchService {
       autoRegion?: boolean;
       /** The bounded queue searches wait in (none: every search runs at once, as in the evaluation). */
       shedder?: LoadShedder;
+      /** Searches kept in memory for rerankSearch (SEARCH_MEMORY_ENTRIES; default 1000). */
+      recentSearches?: number;
+      /** Told when search records could not be written to the database (they stay in memory). */
+      onRecordWriteFailed?: (error: unknown, searches: number) => void;
     },
-  ) {}
+  ) {
+    this.records = new SearchRecords(db.searches, {
+      maxEntries: options.recentSearches ?? 1000,
+      ttlMs: options.searchTtlMs,
+      writeDelayMs: 50,
+      onWriteFailed: options.onRecordWriteFailed ?? (() => undefined),
+    });
+  }
 
-  async similarProducts(request: SearchRequest): Promise<SearchResultView> {
+  /** `timer` collects the time of each stage (the caller's, to report it). */
+  async similarProducts(request: SearchRequest, timer = new StageTimer()): Promise<SearchResultView> {
     checkRange('topK', request.topK, 1, MAX_TOP_K);
     if (request.rerank) checkRange('candidates', request.rerank.candidates, request.topK, MAX_RERANK_CANDIDATES);
     if (request.region) checkRegion(request.region);
-    return this.admitted(() => this.search(request));
+    return this.admitted(timer, () => this.search(request, timer));
   }
 
   /** Scores the stored query against the search's top `candidates` products and re-orders them. */
-  async rerankSearch(searchId: string, candidates: number, topK: number) {
+  async rerankSearch(searchId: string, candidates: number, topK: number, timer = new StageTimer()) {
     checkRange('candidates', candidates, 1, MAX_RERANK_CANDIDATES);
     checkRange('topK', topK, 1, Math.min(MAX_TOP_K, candidates));
-    return this.admitted(() => this.rerankStored(searchId, candidates, topK));
+    return this.admitted(timer, () => this.rerankStored(searchId, candidates, topK, timer));
+  }
+
+  /** Writes the search records still waiting to the database (shutdown, tests). */
+  flushRecords(): Promise<void> {
+    return this.records.flush();
   }
 
   /** Deletes the searches past their time to live; returns how many (housekeeping). */
@@ -106,14 +128,19 @@ export class SearchService {
     return this.db.searches.prune();
   }
 
-  private admitted<T>(work: () => Promise<T>): Promise<T> {
-    return this.options.shedder ? this.options.shedder.run(work) : work();
+  private admitted<T>(timer: StageTimer, work: () => Promise<T>): Promise<T> {
+    if (!this.options.shedder) return work();
+    const queued = performance.now();
+    return this.options.shedder.run(() => {
+      timer.add('queue', performance.now() - queued);
+      return work();
+    });
   }
 
-  private async search(request: SearchRequest): Promise<SearchResultView> {
+  private async search(request: SearchRequest, timer: StageTimer): Promise<SearchResultView> {
     const started = performance.now();
     const model = this.active.current();
-    const query = await this.queryEmbedding(request, model);
+    const query = await this.queryEmbedding(request, model, timer);
     const params: SearchParams = {
       topK: request.topK,
       filter: request.filter ?? {},
@@ -124,8 +151,12 @@ export class SearchService {
       exact: request.exact ?? false,
     };
     // With re-ranking, one ANN query fetches the whole shortlist; its head is the plain result.
-    const hits = await this.nearest(model, query.vector, params, request.rerank?.candidates ?? request.topK);
-    const id = await this.db.searches.save({
+    const hits = await timer.time('ann', () => this.nearest(model, query.vector, params, request.rerank?.candidates ?? request.topK));
+    // The record rerankSearch needs is kept in memory now and written after the response.
+    const id = randomUUID();
+    const recording = performance.now();
+    this.records.add({
+      id,
       expiresAt: new Date(Date.now() + this.options.searchTtlMs),
       modelKey: model.vectorModel.key,
       queryImageHash: query.imageHash,
@@ -134,15 +165,16 @@ export class SearchService {
       params: params as unknown as Record<string, unknown>,
       results: hits.slice(0, request.topK),
     });
-    if (request.rerank) return this.rerank(model, id, query.features, hits, request.topK, started, query);
-    return this.result(model, id, hits, false, started, query);
+    timer.add('record', performance.now() - recording);
+    if (request.rerank) return this.rerank(model, id, query.features, hits, request.topK, started, query, timer);
+    return timer.time('hydrate', () => this.result(model, id, hits, false, started, query));
   }
 
-  private async rerankStored(searchId: string, candidates: number, topK: number) {
+  private async rerankStored(searchId: string, candidates: number, topK: number, timer: StageTimer) {
     const started = performance.now();
     const model = this.active.current();
-    const search = isUuid(searchId) ? await this.db.searches.toRerank(searchId) : null;
-    if (!search) throw new AppError('NOT_FOUND', 'No search with that id.');
+    const search = isUuid(searchId) ? await this.records.find(searchId) : null;
+    if (!search) throw new AppError('NOT_FOUND', 'No search with that id (searches are kept for SEARCH_TTL_HOURS); run the search again.');
     if (search.expiresAt.getTime() < Date.now()) {
       throw new AppError('SEARCH_EXPIRED', 'That search has expired; run the search again.');
     }
@@ -154,25 +186,27 @@ export class SearchService {
       );
     }
     const params = search.params as unknown as SearchParams;
-    const shortlist = await this.nearest(model, search.queryEmbedding, params, candidates);
-    return this.rerank(model, search.id, search.queryFeatures, shortlist, topK, started, { region: params.region, autoRegion: params.autoRegion ?? false });
+    const shortlist = await timer.time('ann', () => this.nearest(model, search.queryEmbedding, params, candidates));
+    return this.rerank(model, search.id, search.queryFeatures, shortlist, topK, started, { region: params.region, autoRegion: params.autoRegion ?? false }, timer);
   }
 
   /** The pairwise scorer over a shortlist, with features stored at ingest (no image is decoded). */
-  private async rerank(model: ModelEntry, id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number, used: RegionUsed) {
-    const stored = await this.db.vectors.get(shortlist.map((h) => h.imageId), model.vectorModel);
-    const scored = shortlist.filter((h) => stored.has(h.imageId));
-    const scores = await model.models.score(queryFeatures, scored.map((h) => stored.get(h.imageId)!.features));
-    const reranked = scored
-      .map((h, i) => ({ ...h, score: scores[i] }))
-      .sort((a, b) => b.score - a.score || a.distance - b.distance)
-      .slice(0, topK);
-    // Storing the new order and loading the products don't depend on each other.
-    const [, view] = await Promise.all([this.db.searches.saveRerank(id, reranked), this.result(model, id, reranked, true, started, used)]);
+  private async rerank(model: ModelEntry, id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number, used: RegionUsed, timer: StageTimer) {
+    const reranked = await timer.time('rerank', async () => {
+      const stored = await this.db.vectors.get(shortlist.map((h) => h.imageId), model.vectorModel);
+      const scored = shortlist.filter((h) => stored.has(h.imageId));
+      const scores = await model.models.score(queryFeatures, scored.map((h) => stored.get(h.imageId)!.features));
+      return scored
+        .map((h, i) => ({ ...h, score: scores[i] }))
+        .sort((a, b) => b.score - a.score || a.distance - b.distance)
+        .slice(0, topK);
+    });
+    this.records.reranked(id, reranked);
+    const view = await timer.time('hydrate', () => this.result(model, id, reranked, true, started, used));
     return { ...view, tookMs: performance.now() - started };
   }
 
-  private async queryEmbedding(request: SearchRequest, model: ModelEntry) {
+  private async queryEmbedding(request: SearchRequest, model: ModelEntry, timer: StageTimer) {
     const { source } = request;
     if (source.kind === 'product') {
       if (request.region) throw new AppError('BAD_USER_INPUT', 'region applies to an image query, not to productId.');
@@ -183,11 +217,12 @@ export class SearchService {
       if (!stored) throw new AppError('NOT_FOUND', 'That product has no embedding with the current model yet.');
       return { ...stored, imageHash: null, region: null, autoRegion: false };
     }
-    const image = await validateImage(source.bytes, this.options.imageLimits);
+    const image = await timer.time('decode', () => validateImage(source.bytes, this.options.imageLimits));
     // No region asked for: the service may find where the product is (a photo is mostly background).
-    const proposed = !request.region && (request.autoRegion ?? this.options.autoRegion ?? false) ? await proposeRegion(image) : null;
+    const proposed =
+      !request.region && (request.autoRegion ?? this.options.autoRegion ?? false) ? await timer.time('preprocess', () => proposeRegion(image)) : null;
     const region = request.region ?? proposed ?? undefined;
-    const [embedding] = await model.models.embed([{ image, region }]);
+    const [embedding] = await model.models.embed([{ image, region }], timer);
     return { ...embedding, imageHash: image.sha256, region: region ?? null, autoRegion: proposed !== null };
   }
 

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import pino from 'pino';
 import { createClient } from '../../src/db/client.js';
+import { searchSessionSettings } from '../../src/db/vector-search.js';
 import type { SqlConnection } from '../../src/db/connections.js';
 import { databaseOver, openDatabase, type Database, type OpenDatabaseOptions } from '../../src/db/index.js';
 import { needsSystem } from './system.js';
@@ -122,7 +123,7 @@ async function pgliteTemplate(): Promise<string> {
 
 /** The Database and a SQL connection beside it (opened on first use). */
 async function openWithSql(opts: Pick<OpenDatabaseOptions, 'url' | 'dataDir' | 'efSearch' | 'migrationsDir'>) {
-  const client = await createClient({ url: opts.url, dataDir: opts.dataDir, logger });
+  const client = await createClient({ url: opts.url, dataDir: opts.dataDir, logger, sessionSettings: searchSessionSettings(opts.efSearch ?? 100) });
   const db = databaseOver(client, opts, logger);
   let conn: Promise<SqlConnection> | undefined;
   return {
