@@ -56,7 +56,13 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
     batchSize: config.ML_BATCH_SIZE,
     logger,
   });
-  const db = await openDatabase({ url: config.DATABASE_URL, dataDir, efSearch: config.HNSW_EF_SEARCH, logger });
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    replicaUrls: config.DATABASE_REPLICA_URLS,
+    dataDir,
+    efSearch: config.HNSW_EF_SEARCH,
+    logger,
+  });
   const applied = await db.migrate();
   if (applied.length) logger.info({ applied }, 'database migrations applied');
   const vectorModel: VectorModel = { key: models.info.key, dim: models.info.dim, metric: models.info.metric };
@@ -97,7 +103,10 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const core = await openCore(config, logger);
   const { db, models, media, mediaRoot, vectorModel, importer } = core;
-  const catalog = new CatalogService(db, media, { info: models.info, provider: models.provider, vectorModel });
+  const modelFacts = { info: models.info, provider: models.provider, vectorModel };
+  // Shoppers read from the replicas (when configured); admin mutations read back from the primary.
+  const catalog = new CatalogService(db, media, modelFacts, db.replicaCatalog);
+  const primaryCatalog = new CatalogService(db, media, modelFacts);
   const shedder = new LoadShedder({
     maxConcurrent: config.SEARCH_MAX_CONCURRENT,
     maxQueue: config.SEARCH_MAX_QUEUE,
@@ -112,7 +121,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const services: Services = {
     search,
     catalog,
-    admin: new AdminService(db, importer, media, catalog, core.ingest, { enabled: Boolean(config.ADMIN_API_KEY) }),
+    admin: new AdminService(db, importer, media, primaryCatalog, core.ingest, { enabled: Boolean(config.ADMIN_API_KEY) }),
     fetchImageUrl: (url) =>
       fetchImage(url, {
         timeoutMs: config.IMAGE_URL_TIMEOUT_MS,
@@ -155,9 +164,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       checks: {
         // A stopping server finishes its requests but should get no new ones.
         server: async () => ({ ok: !stopping, ...(stopping && { stopping: true }), load: shedder.load }),
+        // Ready while any database answers: with the primary down, replicas still serve searches.
         database: async () => {
-          await db.ping();
-          return { ok: true, kind: db.kind };
+          const databases = await db.databases();
+          return { ok: databases.some((d) => d.reachable), kind: db.kind, databases };
         },
         migrations: async () => {
           const pending = await db.pendingMigrations();

@@ -12,6 +12,8 @@ import { pgliteConnector, postgresConnector, type MigrationConnector } from './c
 
 export interface Client {
   kind: DatabaseKind;
+  /** host:port/database (no credentials), or the embedded database's folder. */
+  host: string;
   prisma: PrismaClient;
   /** Raw connections for the migrator (multi-statement scripts, session advisory locks). */
   connectForMigrations: MigrationConnector;
@@ -24,26 +26,30 @@ export interface ClientOptions {
   url?: string;
   dataDir: string;
   logger: pino.Logger;
+  /** Postgres: the application_name its connections show in pg_stat_activity. */
+  applicationName?: string;
 }
 
 export async function createClient(opts: ClientOptions): Promise<Client> {
-  return opts.url ? createPostgresClient(opts.url, opts.logger) : createEmbeddedClient(opts.dataDir, opts.logger);
+  return opts.url ? createPostgresClient(opts.url, opts.logger, opts.applicationName) : createEmbeddedClient(opts.dataDir, opts.logger);
 }
 
-async function createPostgresClient(url: string, logger: pino.Logger): Promise<Client> {
+/** Postgres through node-postgres. Read replicas pass connect = false: one that is down must not stop the service starting. */
+export async function createPostgresClient(url: string, logger: pino.Logger, applicationName = 'vps', connect = true): Promise<Client> {
   const adapter = new PrismaPg(
     // Without a connect timeout a pool waits forever for an unreachable server.
-    { connectionString: url, connectionTimeoutMillis: 5000 },
+    { connectionString: url, connectionTimeoutMillis: 5000, application_name: applicationName },
     {
       onPoolError: (err) => logger.error({ err }, 'postgres pool error'),
       onConnectionError: (err) => logger.warn({ err }, 'postgres connection error'),
     },
   );
   const prisma = new PrismaClient({ adapter });
-  await prisma.$connect();
+  if (connect) await prisma.$connect();
   logger.debug({ host: safeHost(url) }, 'connected to postgres');
   return {
     kind: 'postgres',
+    host: safeHost(url),
     prisma,
     connectForMigrations: postgresConnector(url),
     close: () => prisma.$disconnect(),
@@ -60,6 +66,7 @@ async function createEmbeddedClient(dataDir: string, logger: pino.Logger): Promi
   let closed = false;
   return {
     kind: 'embedded',
+    host: pgdataDir,
     prisma,
     connectForMigrations: pgliteConnector(pglite),
     pgdataDir,
