@@ -101,6 +101,24 @@ async function realEmbeddings(): Promise<Float32Array> {
   return flat;
 }
 
+/** neighbours(), cached beside the embeddings (it takes minutes on a busy machine). */
+async function cachedNeighbours(base: Float32Array): Promise<{ ids: Int32Array; nn: Float32Array }> {
+  const file = CACHE.replace(/\.f32$/, '.neighbours');
+  const n = base.length / DIM;
+  try {
+    const bytes = await readFile(file);
+    if (bytes.byteLength === n * 11 * 4) {
+      const all = new Int32Array(bytes.buffer, bytes.byteOffset, n * 11);
+      return { ids: all.slice(0, n * 10), nn: new Float32Array(all.slice(n * 10).buffer) };
+    }
+  } catch {
+    /* not cached yet */
+  }
+  const near = neighbours(base);
+  await writeFile(file, Buffer.concat([Buffer.from(near.ids.buffer), Buffer.from(near.nn.buffer)]));
+  return near;
+}
+
 /** For each real embedding: its 10 nearest other real embeddings and the distance to the nearest. */
 function neighbours(base: Float32Array): { ids: Int32Array; nn: Float32Array } {
   const n = base.length / DIM;
@@ -245,7 +263,7 @@ async function main() {
   const startLoad = os.loadavg();
   const base = await realEmbeddings();
   log(`${base.length / DIM} real embeddings; neighbours…`);
-  const near = neighbours(base);
+  const near = await cachedNeighbours(base);
   const db = await openBenchDatabase();
   const count = await db
     .query<{ n: string }>('SELECT count(*) AS n FROM ann_items')
