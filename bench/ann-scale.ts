@@ -34,6 +34,8 @@ const program = new Command()
   .option('--datasets <dir>', 'datasets folder', '../shared/datasets')
   .option('--maintenance-work-mem <size>', 'for the index build', '3GB')
   .option('--build-workers <n>', 'max_parallel_maintenance_workers (2 cores: the leader + 1)', '1')
+  .option('--throughput-seconds <n>', 'per concurrency level', '8')
+  .option('--skip-build', 'keep the indexes of an earlier run of the same --rows (and its build figures)')
   .option('--out <prefix>', 'report path prefix', 'bench/results/ann-scale')
   .parse();
 const opts = program.opts<{
@@ -44,6 +46,8 @@ const opts = program.opts<{
   datasets: string;
   maintenanceWorkMem: string;
   buildWorkers: string;
+  throughputSeconds: string;
+  skipBuild?: boolean;
   out: string;
 }>();
 const ROWS = Number(opts.rows);
@@ -257,6 +261,49 @@ interface Run {
   tableMB: number;
   builds: { storage: string; seconds: number; indexMB: number; loadAverageDuring: number }[];
   points: Point[];
+  throughput?: Throughput[];
+}
+
+interface Throughput {
+  storage: string;
+  efSearch: number;
+  clients: number;
+  queriesPerSecond: number;
+  loadAverage: number;
+}
+
+/** Unfiltered top-10 queries from `clients` connections at once for --throughput-seconds: the SQL side of searches/s. */
+async function queriesPerSecond(storage: (typeof STORAGES)[number], ef: number, clients: number, queries: Float32Array[]): Promise<Throughput> {
+  const url = new URL(opts.url!);
+  url.pathname = '/ann_scale';
+  const conns = await Promise.all(
+    Array.from({ length: clients }, async () => {
+      const c = new pg.Client({ connectionString: url.toString() });
+      await c.connect();
+      await c.query(`SET hnsw.ef_search = ${ef}`);
+      return c;
+    }),
+  );
+  const sql = `SELECT id FROM ann_items ORDER BY ${storage.expr} <-> $1::${storage.cast} LIMIT ${K}`;
+  const texts = queries.map(literal);
+  const until = performance.now() + Number(opts.throughputSeconds) * 1000;
+  let done = 0;
+  await Promise.all(
+    conns.map(async (c, i) => {
+      for (let j = i; performance.now() < until; j += clients) {
+        await c.query(sql, [texts[j % texts.length]]);
+        done++;
+      }
+    }),
+  );
+  await Promise.all(conns.map((c) => c.end()));
+  return { storage: storage.name, efSearch: ef, clients, queriesPerSecond: done / Number(opts.throughputSeconds), loadAverage: os.loadavg()[0]! };
+}
+
+async function previousRuns(): Promise<Record<string, Run>> {
+  return readFile(`${opts.out}.json`, 'utf8')
+    .then((s) => JSON.parse(s) as Record<string, Run>)
+    .catch(() => ({}));
 }
 
 async function main() {
@@ -276,8 +323,8 @@ async function main() {
 
   await db.query(`SET maintenance_work_mem = '${opts.maintenanceWorkMem}'`);
   await db.query(`SET max_parallel_maintenance_workers = ${Number(opts.buildWorkers)}`);
-  const builds: Run['builds'] = [];
-  for (const s of STORAGES) {
+  const builds: Run['builds'] = opts.skipBuild ? ((await previousRuns())[String(ROWS)]?.builds ?? []) : [];
+  for (const s of opts.skipBuild ? [] : STORAGES) {
     await db.query(`DROP INDEX IF EXISTS ann_items_${s.name}`);
     log(`building the ${s.name} HNSW index`);
     const t = performance.now();
@@ -301,6 +348,17 @@ async function main() {
       }
     }
   }
+  const throughput: Throughput[] = [];
+  for (const s of STORAGES) {
+    // The smallest ef_search that holds recall@10 >= 0.99 unfiltered (else the largest measured).
+    const unfiltered = points.filter((p) => p.storage === s.name && p.filter === 'none');
+    const ef = (unfiltered.find((p) => p.recall >= 0.99) ?? unfiltered.at(-1)!).efSearch;
+    for (const clients of [1, 2, 4]) {
+      const t = await queriesPerSecond(s, ef, clients, queries);
+      throughput.push(t);
+      log(`${s.name} ef ${ef}, ${clients} clients: ${t.queriesPerSecond.toFixed(0)} queries/s`);
+    }
+  }
   const settings: Record<string, string> = {};
   for (const name of ['server_version', 'shared_buffers', 'maintenance_work_mem', 'max_parallel_maintenance_workers', 'max_parallel_workers_per_gather', 'hnsw.max_scan_tuples']) {
     settings[name] = (await db.query<Record<string, string>>(`SHOW "${name}"`)).rows[0]![name]!;
@@ -319,14 +377,13 @@ async function main() {
     tableMB: Number(table.rows[0]!.b) / 2 ** 20,
     builds,
     points,
+    throughput,
   };
   await report(run);
 }
 
 async function report(run: Run) {
-  const all: Record<string, Run> = await readFile(`${opts.out}.json`, 'utf8')
-    .then((s) => JSON.parse(s) as Record<string, Run>)
-    .catch(() => ({}));
+  const all = await previousRuns();
   all[String(run.rows)] = run;
   await writeFile(`${opts.out}.json`, JSON.stringify(all, null, 2) + '\n');
   const runs = Object.values(all).sort((a, b) => a.rows - b.rows);
@@ -350,6 +407,12 @@ async function report(run: Run) {
     md.push('', '| storage | filter | ef_search | recall@10 | p50 ms | p99 ms | plan |', '|---|---|---|---|---|---|---|');
     for (const p of r.points) md.push(`| ${p.storage} | ${p.filter} | ${p.efSearch} | ${p.recall.toFixed(3)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.plan} |`);
     md.push('');
+    if (r.throughput?.length) {
+      md.push('Throughput, unfiltered top-10 at the smallest ef_search with recall@10 ≥ 0.99 (SQL only, closed loop):', '');
+      md.push('| storage | ef_search | connections | queries/s | 1-min load |', '|---|---|---|---|---|');
+      for (const t of r.throughput) md.push(`| ${t.storage} | ${t.efSearch} | ${t.clients} | ${t.queriesPerSecond.toFixed(0)} | ${t.loadAverage.toFixed(1)} |`);
+      md.push('');
+    }
   }
   const largest = runs.at(-1)!;
   md.push(`![Recall@10 vs p50 latency, ${largest.rows.toLocaleString('en')} vectors](${opts.out.split('/').at(-1)}.png)`, '');
