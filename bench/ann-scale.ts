@@ -30,7 +30,7 @@ const program = new Command()
   .option('--rows <n>', 'vectors in the table', '100000')
   .option('--queries <n>', 'queries per setting', '200')
   .option('--ef <list>', 'hnsw.ef_search values', '20,40,80,120,200,400')
-  .option('--url <url>', 'Postgres server (a database ann_scale is created there)', process.env.TEST_DATABASE_URL)
+  .option('--url <url>', 'Postgres server (a database ann_scale_<rows> is created there)', process.env.TEST_DATABASE_URL)
   .option('--datasets <dir>', 'datasets folder', '../shared/datasets')
   .option('--maintenance-work-mem <size>', 'for the index build', '3GB')
   .option('--build-workers <n>', 'max_parallel_maintenance_workers (2 cores: the leader + 1)', '1')
@@ -56,6 +56,8 @@ const EFS = opts.ef.split(',').map(Number);
 const DIM = 128;
 const K = 10;
 const CACHE = 'tmp/ann-scale/myntra-embeddings.f32';
+/** One database per size, so that a later --skip-build run of a size finds its table and indexes. */
+const DB_NAME = `ann_scale_${ROWS}`;
 if (!opts.url) throw new Error('--url or TEST_DATABASE_URL is required');
 
 const FILTERS = [
@@ -174,11 +176,11 @@ const literal = (v: Float32Array) => `[${Array.from(v, (x) => x.toPrecision(7)).
 async function openBenchDatabase(): Promise<pg.Client> {
   const admin = new pg.Client({ connectionString: opts.url });
   await admin.connect();
-  const exists = await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'ann_scale'`);
-  if (exists.rowCount === 0) await admin.query('CREATE DATABASE ann_scale');
+  const exists = await admin.query(`SELECT 1 FROM pg_database WHERE datname = '${DB_NAME}'`);
+  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DB_NAME}`);
   await admin.end();
   const url = new URL(opts.url!);
-  url.pathname = '/ann_scale';
+  url.pathname = `/${DB_NAME}`;
   const db = new pg.Client({ connectionString: url.toString(), application_name: 'ann-scale-bench' });
   await db.connect();
   await db.query('CREATE EXTENSION IF NOT EXISTS vector');
@@ -208,17 +210,22 @@ async function load(db: pg.Client, next: () => { vector: Float32Array; bucket: n
   return (performance.now() - started) / 1000;
 }
 
-async function exactTopK(db: pg.Client, queries: Float32Array[], filter: string): Promise<Set<number>[]> {
+/** The exact top-K of each query, and the exact scan as a latency point of its own. */
+async function exactTopK(db: pg.Client, queries: Float32Array[], filter: (typeof FILTERS)[number]): Promise<{ truth: Set<number>[]; point: Point }> {
   await db.query('BEGIN');
   // No HNSW: the exact scan (a parallel sequential scan, or the bucket index for filters).
   await db.query('SET LOCAL enable_indexscan = off');
-  const out: Set<number>[] = [];
+  const truth: Set<number>[] = [];
+  const ms: number[] = [];
   for (const q of queries) {
-    const r = await db.query<{ id: number }>(`SELECT id FROM ann_items WHERE ${filter} ORDER BY embedding <-> $1::vector LIMIT ${K}`, [literal(q)]);
-    out.push(new Set(r.rows.map((x) => x.id)));
+    const t = performance.now();
+    const r = await db.query<{ id: number }>(`SELECT id FROM ann_items WHERE ${filter.sql} ORDER BY embedding <-> $1::vector LIMIT ${K}`, [literal(q)]);
+    ms.push(performance.now() - t);
+    truth.push(new Set(r.rows.map((x) => x.id)));
   }
   await db.query('COMMIT');
-  return out;
+  const plan = filter.selectivity < 1 ? 'bitmap on bucket + sort' : 'parallel seq scan + sort';
+  return { truth, point: { storage: 'exact', filter: filter.name, efSearch: 0, recall: 1, p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99), plan } };
 }
 
 interface Point {
@@ -275,7 +282,7 @@ interface Throughput {
 /** Unfiltered top-10 queries from `clients` connections at once for --throughput-seconds: the SQL side of searches/s. */
 async function queriesPerSecond(storage: (typeof STORAGES)[number], ef: number, clients: number, queries: Float32Array[]): Promise<Throughput> {
   const url = new URL(opts.url!);
-  url.pathname = '/ann_scale';
+  url.pathname = `/${DB_NAME}`;
   const conns = await Promise.all(
     Array.from({ length: clients }, async () => {
       const c = new pg.Client({ connectionString: url.toString() });
@@ -339,7 +346,9 @@ async function main() {
   const points: Point[] = [];
   for (const f of FILTERS) {
     log(`exact top-${K}, filter ${f.name}`);
-    const truth = await exactTopK(db, queries, f.sql);
+    const { truth, point } = await exactTopK(db, queries, f);
+    points.push(point);
+    log(`exact ${f.name}: p50 ${point.p50Ms.toFixed(2)} ms, p99 ${point.p99Ms.toFixed(2)} ms`);
     for (const s of STORAGES) {
       for (const ef of EFS) {
         const p = await measure(db, s, f, ef, queries, truth);
