@@ -442,7 +442,7 @@ async function recallLatencyPng(run: Run): Promise<Buffer> {
     encoding: {
       x: { field: 'p50Ms', type: 'quantitative', title: 'p50 ms', scale: { type: 'log' } },
       y: { field: 'recall', type: 'quantitative', title: 'recall@10', scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 3 } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 3, labelLimit: 320 } },
       order: { field: 'efSearch', type: 'quantitative' },
     },
   }).spec;

@@ -2,8 +2,8 @@
 // DATABASE_REPLICA_URLS, round robin. A replica whose connection fails is taken out at once and the
 // same read goes to the next one, then to the primary, so a stopped replica costs no request an
 // error; a background probe puts it back once it answers again, so no request waits on a dead
-// host's connect timeout. (@prisma/extension-read-replicas routes Prisma's model queries only —
-// queryRaw, which every read here is, stays on the primary — and has no failover.)
+// host's connect timeout. (@prisma/extension-read-replicas sends every interactive transaction to
+// the primary — each search is one, for its SET LOCAL settings — and has no failover.)
 import type pino from 'pino';
 import type { Client } from './client.js';
 import { isOutage } from './outages.js';

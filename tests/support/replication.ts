@@ -1,10 +1,10 @@
 // A PostgreSQL primary and a streaming hot standby of its own, on free ports in a temp folder, for
 // the replication suites: they stop and start servers, which the shared test server must never
-// see. Built from the system's PostgreSQL binaries (PG_BIN_DIR, default Debian's 15) with the
+// see. Built from the system's PostgreSQL binaries (PG_BIN_DIR, default Debian's newest) with the
 // pgvector installed there; as root, the servers run as the `postgres` user (PostgreSQL refuses
 // root). About 3 s to set up; cleanup() stops both and removes the folder.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,7 +12,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 
-const BIN = process.env.PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
+/** PG_BIN_DIR, else the newest of Debian's /usr/lib/postgresql/<version>/bin. */
+const BIN =
+  process.env.PG_BIN_DIR ??
+  path.join(
+    '/usr/lib/postgresql',
+    (existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql') : ['15']).sort((a, b) => Number(b) - Number(a))[0] ?? '15',
+    'bin',
+  );
 const asRoot = process.getuid?.() === 0;
 
 /** Can this machine run a private primary + standby? (binaries, pgvector, a non-root user when root) */
