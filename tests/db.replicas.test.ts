@@ -46,6 +46,26 @@ function writes(n: number, tag: string): ProductWrite[] {
   });
 }
 
+describe('DATABASE_REPLICA_URLS', () => {
+  it('is a comma-separated list of postgresql:// URLs, empty by default', () => {
+    expect(loadConfig({}).DATABASE_REPLICA_URLS).toEqual([]);
+    expect(loadConfig({ DATABASE_REPLICA_URLS: 'postgresql://a:5432/x, postgres://b/x ,' }).DATABASE_REPLICA_URLS).toEqual([
+      'postgresql://a:5432/x',
+      'postgres://b/x',
+    ]);
+    expect(() => loadConfig({ DATABASE_REPLICA_URLS: 'postgresql://a/x,mysql://b/x' })).toThrow(/DATABASE_REPLICA_URLS/);
+  });
+
+  it('needs a primary: replicas of the embedded database are refused at start', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vps-replicas-'));
+    try {
+      await expect(openDatabase({ replicaUrls: ['postgresql://127.0.0.1:1/x'], dataDir: dir, efSearch: 40, logger })).rejects.toThrow(/DATABASE_URL/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.runIf(runs)('read replicas on a streaming hot standby', () => {
   let cluster: ReplicatedCluster;
   let db: Database;
@@ -140,6 +160,19 @@ describe.runIf(runs)('read replicas on a streaming hot standby', () => {
     console.info(`[replicas] writes back ${ms} ms after the primary started`);
     expect(ms).toBeLessThan(5000);
   }, 60_000);
+
+  it('a replica that is down at start is skipped; the others and the primary serve', async () => {
+    const dead = 'postgresql://postgres@127.0.0.1:1/postgres';
+    const both = await openDatabase({ url: cluster.primary.url, replicaUrls: [dead, cluster.replica.url], dataDir, efSearch: 40, logger });
+    try {
+      for (let i = 0; i < 6; i++) expect(await both.vectors.nearest(query)).toHaveLength(3);
+      const [, down, up] = await both.databases();
+      expect(down).toMatchObject({ role: 'replica', reachable: false, inRotation: false });
+      expect(up).toMatchObject({ role: 'replica', reachable: true, inRotation: true });
+    } finally {
+      await both.close();
+    }
+  });
 
   describe('two service processes on the primary and the replica', () => {
     const KEY = 'replica-test-admin-key-0123456789';

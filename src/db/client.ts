@@ -12,7 +12,7 @@ import { pgliteConnector, postgresConnector, type MigrationConnector } from './c
 
 export interface Client {
   kind: DatabaseKind;
-  /** host:port/database (no credentials), or the embedded database's folder. */
+  /** host:port/database (no credentials), or `embedded` (readiness shows it: no file paths). */
   host: string;
   prisma: PrismaClient;
   /** Raw connections for the migrator (multi-statement scripts, session advisory locks). */
@@ -66,7 +66,7 @@ async function createEmbeddedClient(dataDir: string, logger: pino.Logger): Promi
   let closed = false;
   return {
     kind: 'embedded',
-    host: pgdataDir,
+    host: 'embedded',
     prisma,
     connectForMigrations: pgliteConnector(pglite),
     pgdataDir,

@@ -47,13 +47,13 @@ export interface OpenDatabaseOptions {
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const logger = opts.logger.child({ component: 'db' });
+  const replicaUrls = opts.replicaUrls ?? [];
+  if (replicaUrls.length && !opts.url) throw new Error('read replicas need a primary: set DATABASE_URL with DATABASE_REPLICA_URLS');
   const client = await createClient({ url: opts.url, dataDir: opts.dataDir, logger });
   logger.info(
     client.kind === 'embedded' ? { kind: client.kind, pgdataDir: client.pgdataDir } : { kind: client.kind, host: safeHost(opts.url!) },
     'database opened',
   );
-  const replicaUrls = opts.replicaUrls ?? [];
-  if (replicaUrls.length && !opts.url) throw new Error('read replicas need a primary: set DATABASE_URL with DATABASE_REPLICA_URLS');
   const replicas = await Promise.all(
     replicaUrls.map(async (url): Promise<Replica> => ({ host: safeHost(url), client: await createPostgresClient(url, logger, 'vps-replica-reads', false) })),
   );
