@@ -144,7 +144,11 @@ describe.runIf(runs)('read replicas on a streaming hot standby', () => {
     const [any] = await db.replicaCatalog.listProducts({}, 1, null).then((p) => p.products);
     await cluster.primary.stop();
     try {
-      expect(await db.vectors.nearest(query)).toHaveLength(3);
+      const hits = await db.vectors.nearest(query);
+      expect(hits).toHaveLength(3);
+      // Stored embeddings too (re-rank, "more like this"), and the counts.
+      expect((await db.vectors.get([hits[0]!.imageId], MODEL)).size).toBe(1);
+      expect(await db.vectors.count(MODEL.key)).toBeGreaterThan(20);
       expect(await db.replicaCatalog.product(any!.id)).not.toBeNull();
       expect(await db.pendingMigrations()).toEqual([]);
       const started = Date.now();

@@ -13,7 +13,7 @@ import { plannerStats, staleTables, type PlannerStats } from './planner-stats.js
 import { firstLine, replicaRouter, routedReads, type DatabaseStatus, type Replica } from './replicas.js';
 import { clientScope, transactionScope, type Scope } from './scope.js';
 import { searchRepository } from './searches.js';
-import { searchSettingsOf, serverInfo } from './server-info.js';
+import { searchSettingsOf, serverInfo, type SearchSettings } from './server-info.js';
 import type { Database, Repositories } from './types.js';
 import { vectorModelRepository } from './vector-models.js';
 import { vectorSearch } from './vector-search.js';
@@ -95,18 +95,23 @@ export function databaseOver(
   // Lag-tolerant reads: on the replicas in turn, on the primary when none answers.
   const router = replicaRouter(replicas, logger);
   const primary = repositories(clientScope(prisma));
+  // What a search reads: the nearest-neighbour SQL, and stored embeddings (re-rank, "more like this").
+  const searchReadsOf = (q: Client['prisma'], st: PlannerStats, set: () => Promise<SearchSettings>) => {
+    const { get, count } = embeddingRepository(clientScope(q), st);
+    return { ...vectorSearch(clientScope(q), st, set), get, count };
+  };
   const onReplicas = replicas.map(({ client: r }) => ({
     catalog: catalogReads(clientScope(r.prisma)),
-    vectors: vectorSearch(clientScope(r.prisma), replicaStats(stats), searchSettingsOf(r.prisma, opts.efSearch, logger)),
+    vectors: searchReadsOf(r.prisma, replicaStats(stats), searchSettingsOf(r.prisma, opts.efSearch, logger)),
   }));
-  const searchReads = routedReads(router, vectorSearch(clientScope(prisma), stats, settings), onReplicas.map((r) => r.vectors));
+  const searchReads = routedReads(router, searchReadsOf(prisma, stats, settings), onReplicas.map((r) => r.vectors));
   let migrationNames: Promise<string[]> | undefined;
   // Every call that fails because the database is unreachable throws DATABASE_UNAVAILABLE.
   return withOutageErrors<Database>({
     kind: client.kind,
     pgdataDir: client.pgdataDir,
     ...primary,
-    // Searches read from the replicas; embedding writes and counts stay on the primary.
+    // Searches read from the replicas; embedding writes stay on the primary.
     vectors: { ...primary.vectors, ...searchReads },
     replicaCatalog: routedReads(router, catalogReads(clientScope(prisma)), onReplicas.map((r) => r.catalog)),
     models: vectorModelRepository(clientScope(prisma), opts.efSearch, logger),
