@@ -211,17 +211,26 @@ async function load(db: pg.Client, next: () => { vector: Float32Array; bucket: n
 }
 
 /** The exact top-K of each query, and the exact scan as a latency point of its own. */
-async function exactTopK(db: pg.Client, queries: Float32Array[], filter: (typeof FILTERS)[number]): Promise<{ truth: Set<number>[]; point: Point }> {
+/** A query's exact top-K ids, and the distance of its K-th: a result this close is as good (ties). */
+interface Truth {
+  ids: Set<number>;
+  kth: number;
+}
+
+async function exactTopK(db: pg.Client, queries: Float32Array[], filter: (typeof FILTERS)[number]): Promise<{ truth: Truth[]; point: Point }> {
   await db.query('BEGIN');
   // No HNSW: the exact scan (a parallel sequential scan, or the bucket index for filters).
   await db.query('SET LOCAL enable_indexscan = off');
-  const truth: Set<number>[] = [];
+  const truth: Truth[] = [];
   const ms: number[] = [];
   for (const q of queries) {
     const t = performance.now();
-    const r = await db.query<{ id: number }>(`SELECT id FROM ann_items WHERE ${filter.sql} ORDER BY embedding <-> $1::vector LIMIT ${K}`, [literal(q)]);
+    const r = await db.query<{ id: number; d: number }>(
+      `SELECT id, embedding <-> $1::vector AS d FROM ann_items WHERE ${filter.sql} ORDER BY embedding <-> $1::vector LIMIT ${K}`,
+      [literal(q)],
+    );
     ms.push(performance.now() - t);
-    truth.push(new Set(r.rows.map((x) => x.id)));
+    truth.push({ ids: new Set(r.rows.map((x) => x.id)), kth: r.rows.at(-1)!.d });
   }
   await db.query('COMMIT');
   const plan = filter.selectivity < 1 ? 'bitmap on bucket + sort' : 'parallel seq scan + sort';
@@ -238,10 +247,14 @@ interface Point {
   plan: string;
 }
 
-async function measure(db: pg.Client, storage: (typeof STORAGES)[number], filter: (typeof FILTERS)[number], ef: number, queries: Float32Array[], truth: Set<number>[]): Promise<Point> {
+/** Distances within this of the exact K-th count as ties (float32 rounding of the same distance). */
+const TIE = 1e-6;
+
+async function measure(db: pg.Client, storage: (typeof STORAGES)[number], filter: (typeof FILTERS)[number], ef: number, queries: Float32Array[], truth: Truth[]): Promise<Point> {
   await db.query(`SET hnsw.ef_search = ${ef}`);
   await db.query(`SET hnsw.iterative_scan = strict_order`);
-  const sql = `SELECT id FROM ann_items WHERE ${filter.sql} ORDER BY ${storage.expr} <-> $1::${storage.cast} LIMIT ${K}`;
+  // The full-precision distance rides along (halfvec orders by its own) to score ties fairly.
+  const sql = `SELECT id, embedding <-> $1::vector(${DIM}) AS d FROM ann_items WHERE ${filter.sql} ORDER BY ${storage.expr} <-> $1::${storage.cast} LIMIT ${K}`;
   const plan = (await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, [literal(queries[0]!)])).rows.map((r) => r['QUERY PLAN']).join(' ');
   const how = /Index Scan using (\S+)/.exec(plan)?.[1] ?? (/Bitmap/.test(plan) ? 'bitmap+sort (exact)' : 'seq scan (exact)');
   for (const q of queries.slice(0, 20)) await db.query(sql, [literal(q)]); // warm the cache
@@ -250,9 +263,9 @@ async function measure(db: pg.Client, storage: (typeof STORAGES)[number], filter
   for (const [i, q] of queries.entries()) {
     const text = literal(q);
     const t = performance.now();
-    const r = await db.query<{ id: number }>(sql, [text]);
+    const r = await db.query<{ id: number; d: number }>(sql, [text]);
     ms.push(performance.now() - t);
-    hits += r.rows.filter((x) => truth[i]!.has(x.id)).length;
+    hits += r.rows.filter((x) => truth[i]!.ids.has(x.id) || x.d <= truth[i]!.kth + TIE).length;
   }
   return { storage: storage.name, filter: filter.name, efSearch: ef, recall: hits / (queries.length * K), p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99), plan: how };
 }
@@ -405,6 +418,8 @@ async function report(run: Run) {
     `Index: HNSW m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION}; halfvec is an expression index over the same vector column.`,
     'Filters: `bucket` uniform in 0..99, independent of the vector (the hard case for a graph index); `hnsw.iterative_scan = strict_order`.',
     'Latency: one client, one query at a time, wall time of the SQL round trip on the same machine.',
+    `Recall@10: share of the exact top 10 found, a result as close as the exact 10th (within ${TIE}) counting as found: the catalog's`,
+    '122 byte-identical photos make identical vectors, whose order among equals no index can match.',
     '',
   ];
   for (const r of runs) {
