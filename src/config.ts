@@ -11,6 +11,12 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: z.url().optional(),
   DATABASE_URL: z.string().min(1).optional(),
+  // Hot standbys of DATABASE_URL (comma-separated): searches and catalog reads go there.
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^postgres(ql)?:\/\//, 'each must be a postgresql:// URL'))),
   DATA_DIR: z.string().default('./data'),
   MODELS_DIR: z.string().default('./models'),
   ML_PROVIDERS: z

@@ -52,7 +52,13 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
   const mediaRoot = path.join(dataDir, 'media');
   await mkdir(mediaRoot, { recursive: true });
 
-  const db = await openDatabase({ url: config.DATABASE_URL, dataDir, efSearch: config.HNSW_EF_SEARCH, logger });
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    replicaUrls: config.DATABASE_REPLICA_URLS,
+    dataDir,
+    efSearch: config.HNSW_EF_SEARCH,
+    logger,
+  });
   const applied = await db.migrate();
   if (applied.length) logger.info({ applied }, 'database migrations applied');
 
@@ -104,7 +110,9 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const core = await openCore(config, logger);
   const { db, models, media, mediaRoot, importer } = core;
-  const catalog = new CatalogService(db, media, models);
+  // Shoppers read from the replicas (when configured); admin mutations read back from the primary.
+  const catalog = new CatalogService(db, media, models, db.replicaCatalog);
+  const primaryCatalog = new CatalogService(db, media, models);
   const shedder = new LoadShedder({
     maxConcurrent: config.SEARCH_MAX_CONCURRENT,
     maxQueue: config.SEARCH_MAX_QUEUE,
@@ -126,7 +134,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     search,
     catalog,
     models,
-    admin: new AdminService(db, importer, media, catalog, core.ingest, { enabled: Boolean(config.ADMIN_API_KEY) }),
+    admin: new AdminService(db, importer, media, primaryCatalog, core.ingest, { enabled: Boolean(config.ADMIN_API_KEY) }),
     fetchImageUrl: (url) =>
       fetchImage(url, {
         timeoutMs: config.IMAGE_URL_TIMEOUT_MS,
@@ -165,9 +173,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       checks: {
         // A stopping server finishes its requests but should get no new ones.
         server: async () => ({ ok: !stopping, ...(stopping && { stopping: true }), load: shedder.load }),
+        // Ready while any database answers: with the primary down, replicas still serve searches.
         database: async () => {
-          await db.ping();
-          return { ok: true, kind: db.kind };
+          const databases = await db.databases();
+          return { ok: databases.some((d) => d.reachable), kind: db.kind, databases };
         },
         migrations: async () => {
           const pending = await db.pendingMigrations();

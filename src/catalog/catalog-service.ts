@@ -1,4 +1,4 @@
-import type { Database, ProductFilter } from '../db/index.js';
+import type { CatalogReads, Database, ProductFilter } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { ActiveModel } from '../models/active-model.js';
 import type { MediaStore } from '../storage/media-store.js';
@@ -12,23 +12,28 @@ export interface ProductPage {
   totalCount: number;
 }
 
-/** Reads the catalog: products, pages of products, statistics. */
+/**
+ * Reads the catalog: products, pages of products, statistics. `reads` says where from: the
+ * replicas for shoppers (db.replicaCatalog), the primary (the default) where a caller reads back
+ * what it just wrote.
+ */
 export class CatalogService {
   constructor(
     private readonly db: Database,
     private readonly media: MediaStore,
     private readonly model: ActiveModel,
+    private readonly reads: CatalogReads = db.catalog,
   ) {}
 
   async product(id: string): Promise<ProductView | null> {
     if (!isUuid(id)) return null;
-    const product = await this.db.catalog.product(id);
+    const product = await this.reads.product(id);
     return product && productView(product, this.media);
   }
 
   /** Products by id, in the order asked; ids that do not exist are left out. */
   async productsById(ids: string[]): Promise<Map<string, ProductView>> {
-    const products = await this.db.catalog.products(ids);
+    const products = await this.reads.products(ids);
     return new Map(products.map((p) => [p.id, productView(p, this.media)]));
   }
 
@@ -38,8 +43,8 @@ export class CatalogService {
     }
     const afterId = after ? decodeCursor(after) : null;
     const [page, totalCount] = await Promise.all([
-      this.db.catalog.listProducts(filter, first, afterId),
-      this.db.catalog.countProducts(filter),
+      this.reads.listProducts(filter, first, afterId),
+      this.reads.countProducts(filter),
     ]);
     const edges = page.products.map((p) => ({ cursor: encodeCursor(p.id), node: productView(p, this.media) }));
     return {
@@ -53,8 +58,8 @@ export class CatalogService {
     const { models, vectorModel } = this.model.current();
     const { info, provider } = models;
     const [products, images, embeddings, index] = await Promise.all([
-      this.db.catalog.countProducts(),
-      this.db.catalog.countImages(),
+      this.reads.countProducts(),
+      this.reads.countImages(),
       this.db.vectors.count(vectorModel.key),
       this.db.models.indexInfo(vectorModel),
     ]);

@@ -17,6 +17,8 @@ export interface Client {
   connectForMigrations: MigrationConnector;
   /** Where the embedded database lives; undefined for Postgres. */
   pgdataDir?: string;
+  /** host:port/database (no credentials), or `embedded` (readiness shows it: no file paths). */
+  host: string;
   /** Settings every connection starts with (ClientOptions.sessionSettings). */
   sessionSettings: Record<string, string>;
   close(): Promise<void>;
@@ -31,31 +33,51 @@ export interface ClientOptions {
    * search whose settings these already are needs no transaction to make them LOCAL.
    */
   sessionSettings?: Record<string, string>;
+  /** Postgres: the application_name its connections show in pg_stat_activity. */
+  applicationName?: string;
 }
 
 export async function createClient(opts: ClientOptions): Promise<Client> {
-  const settings = opts.sessionSettings ?? {};
+  const settings = checkedSettings(opts.sessionSettings ?? {});
+  return opts.url
+    ? createPostgresClient(opts.url, settings, opts.logger, opts.applicationName)
+    : createEmbeddedClient(opts.dataDir, settings, opts.logger);
+}
+
+function checkedSettings(settings: Record<string, string>): Record<string, string> {
   for (const [name, value] of Object.entries(settings)) {
     if (!/^[a-z_.]+$/.test(name) || !/^[a-z0-9_.]+$/.test(value)) throw new RangeError(`unsafe session setting ${name}=${value}`);
   }
-  return opts.url ? createPostgresClient(opts.url, settings, opts.logger) : createEmbeddedClient(opts.dataDir, settings, opts.logger);
+  return settings;
 }
 
-async function createPostgresClient(url: string, sessionSettings: Record<string, string>, logger: pino.Logger): Promise<Client> {
+/**
+ * Postgres through node-postgres. Read replicas pass connect = false: one that is down must not
+ * stop the service starting. Replicas get the primary's session settings: a search's fast path
+ * relies on them.
+ */
+export async function createPostgresClient(
+  url: string,
+  sessionSettings: Record<string, string>,
+  logger: pino.Logger,
+  applicationName = 'vps',
+  connect = true,
+): Promise<Client> {
   const options = Object.entries(sessionSettings).map(([name, value]) => `-c ${name}=${value}`).join(' ');
   const adapter = new PrismaPg(
     // Without a connect timeout a pool waits forever for an unreachable server.
-    { connectionString: url, connectionTimeoutMillis: 5000, ...(options && { options }) },
+    { connectionString: url, connectionTimeoutMillis: 5000, application_name: applicationName, ...(options && { options }) },
     {
       onPoolError: (err) => logger.error({ err }, 'postgres pool error'),
       onConnectionError: (err) => logger.warn({ err }, 'postgres connection error'),
     },
   );
   const prisma = new PrismaClient({ adapter });
-  await prisma.$connect();
+  if (connect) await prisma.$connect();
   logger.debug({ host: safeHost(url) }, 'connected to postgres');
   return {
     kind: 'postgres',
+    host: safeHost(url),
     prisma,
     connectForMigrations: postgresConnector(url),
     sessionSettings,
@@ -75,6 +97,7 @@ async function createEmbeddedClient(dataDir: string, sessionSettings: Record<str
   let closed = false;
   return {
     kind: 'embedded',
+    host: 'embedded',
     prisma,
     connectForMigrations: pgliteConnector(pglite),
     pgdataDir,

@@ -3,23 +3,24 @@
 import type pino from 'pino';
 import { catalogReads } from './catalog-reads.js';
 import { catalogWrites } from './catalog-writes.js';
-import { createClient, safeHost, type Client } from './client.js';
+import { createClient, createPostgresClient, safeHost, type Client } from './client.js';
 import { embeddingRepository } from './embeddings.js';
 import { ingestRunRepository } from './ingest-runs.js';
 import { modelVersionRepository } from './model-versions.js';
 import { defaultMigrationsDir, migrate as runMigrations, readMigrations } from './migrator.js';
 import { withOutageErrors } from './outages.js';
 import { nearDuplicateRepository } from './near-duplicates.js';
-import { plannerStats, staleTables } from './planner-stats.js';
+import { plannerStats, staleTables, type PlannerStats } from './planner-stats.js';
+import { firstLine, replicaRouter, routedReads, type DatabaseStatus, type Replica } from './replicas.js';
 import { clientScope, transactionScope, type Scope } from './scope.js';
 import { searchRepository } from './searches.js';
-import { searchSettingsOf, serverInfo } from './server-info.js';
+import { searchSettingsOf, serverInfo, type SearchSettings } from './server-info.js';
 import type { Database, Repositories } from './types.js';
 import { vectorModelRepository } from './vector-models.js';
 import { searchSessionSettings, vectorSearch } from './vector-search.js';
 
 export type * from './types.js';
-export type { KnownImage, StoredImage, StoredProduct } from './catalog-reads.js';
+export type { CatalogReads, KnownImage, StoredImage, StoredProduct } from './catalog-reads.js';
 export type { ImageRecord, ProductWrite, SavedProduct } from './catalog-writes.js';
 export type { ProductPatch, ProductRecord } from './product-fields.js';
 export type { FailureRecord, IngestRunRow, ItemRecord, NearDuplicateGroup } from './ingest-runs.js';
@@ -27,6 +28,7 @@ export type { KnownNearDuplicate, NearDuplicateRecord } from './near-duplicates.
 export type { NewSearch, SearchRepository, SearchToRerank, StoredHit } from './searches.js';
 export type { SearchSettings } from './server-info.js';
 export type { ActivateOutcome, ModelRow, ModelStatus, NewModel } from './model-versions.js';
+export type { DatabaseStatus } from './replicas.js';
 export { MigrationError } from './migrator.js';
 export { isOutage } from './outages.js';
 export { VectorModelError, indexName } from './vector-models.js';
@@ -35,6 +37,8 @@ export { bytesToFloat32, float32ToBytes } from './floats.js';
 export interface OpenDatabaseOptions {
   /** postgresql://… ; absent: the embedded PGlite database in <dataDir>/pgdata. */
   url?: string;
+  /** postgresql://… of hot standbys of `url` (DATABASE_REPLICA_URLS): lag-tolerant reads go there. */
+  replicaUrls?: string[];
   dataDir: string;
   /** hnsw.ef_search for ANN searches (HNSW_EF_SEARCH). */
   efSearch: number;
@@ -45,16 +49,42 @@ export interface OpenDatabaseOptions {
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const logger = opts.logger.child({ component: 'db' });
-  const client = await createClient({ url: opts.url, dataDir: opts.dataDir, logger, sessionSettings: searchSessionSettings(opts.efSearch) });
+  const replicaUrls = opts.replicaUrls ?? [];
+  if (replicaUrls.length && !opts.url) throw new Error('read replicas need a primary: set DATABASE_URL with DATABASE_REPLICA_URLS');
+  const sessionSettings = searchSessionSettings(opts.efSearch);
+  const client = await createClient({ url: opts.url, dataDir: opts.dataDir, logger, sessionSettings });
   logger.info(
     client.kind === 'embedded' ? { kind: client.kind, pgdataDir: client.pgdataDir } : { kind: client.kind, host: safeHost(opts.url!) },
     'database opened',
   );
-  return databaseOver(client, opts, logger);
+  const replicas = await Promise.all(
+    replicaUrls.map(async (url): Promise<Replica> => ({ host: safeHost(url), client: await createPostgresClient(url, sessionSettings, logger, 'vps-replica-reads', false) })),
+  );
+  if (replicas.length) logger.info({ replicas: replicas.map((r) => r.host) }, 'read replicas');
+  return databaseOver(client, opts, logger, replicas);
 }
 
+async function appliedMigrations(q: Client['prisma']): Promise<Set<string>> {
+  const done = await q.$queryRaw<{ name: string }[]>`
+    SELECT migration_name AS name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+  return new Set(done.map((r) => r.name));
+}
+
+/** Replicas never ANALYZE (a hot standby cannot; the primary's statistics arrive with the WAL). */
+const replicaStats = (primary: PlannerStats): PlannerStats => ({
+  wrote: () => undefined,
+  // Searches run on replicas now: they still ask the primary to refresh statistics after bulk writes.
+  fresh: async () => void primary.fresh().catch(() => undefined),
+  analyze: () => primary.analyze('requested'),
+});
+
 /** The Database over an open client (tests that also need the client's raw connections use it). */
-export function databaseOver(client: Client, opts: Pick<OpenDatabaseOptions, 'efSearch' | 'migrationsDir'>, logger: pino.Logger): Database {
+export function databaseOver(
+  client: Client,
+  opts: Pick<OpenDatabaseOptions, 'efSearch' | 'migrationsDir'>,
+  logger: pino.Logger,
+  replicas: Replica[] = [],
+): Database {
   const { prisma } = client;
   const stats = plannerStats(prisma, client.kind, logger);
   const settings = searchSettingsOf(prisma, opts.efSearch, logger);
@@ -65,12 +95,28 @@ export function databaseOver(client: Client, opts: Pick<OpenDatabaseOptions, 'ef
     ingestRuns: ingestRunRepository(scope),
     nearDuplicates: nearDuplicateRepository(scope, stats),
   });
+  // Lag-tolerant reads: on the replicas in turn, on the primary when none answers.
+  const router = replicaRouter(replicas, logger);
+  const primary = repositories(clientScope(prisma));
+  // What a search reads: the nearest-neighbour SQL, and stored embeddings (re-rank, "more like this").
+  const searchReadsOf = (q: Client['prisma'], st: PlannerStats, set: () => Promise<SearchSettings>) => {
+    const { get, count } = embeddingRepository(clientScope(q), st);
+    return { ...vectorSearch(clientScope(q), st, set), get, count };
+  };
+  const onReplicas = replicas.map(({ client: r }) => ({
+    catalog: catalogReads(clientScope(r.prisma)),
+    vectors: searchReadsOf(r.prisma, replicaStats(stats), searchSettingsOf(r.prisma, opts.efSearch, logger)),
+  }));
+  const searchReads = routedReads(router, searchReadsOf(prisma, stats, settings), onReplicas.map((r) => r.vectors));
   let migrationNames: Promise<string[]> | undefined;
   // Every call that fails because the database is unreachable throws DATABASE_UNAVAILABLE.
   return withOutageErrors<Database>({
     kind: client.kind,
     pgdataDir: client.pgdataDir,
-    ...repositories(clientScope(prisma)),
+    ...primary,
+    // Searches read from the replicas; embedding writes stay on the primary.
+    vectors: { ...primary.vectors, ...searchReads },
+    replicaCatalog: routedReads(router, catalogReads(clientScope(prisma)), onReplicas.map((r) => r.catalog)),
     models: vectorModelRepository(clientScope(prisma), opts.efSearch, logger),
     modelVersions: modelVersionRepository(clientScope(prisma)),
     transaction: (work) => prisma.$transaction((tx) => work(repositories(transactionScope(tx)))),
@@ -85,13 +131,22 @@ export function databaseOver(client: Client, opts: Pick<OpenDatabaseOptions, 'ef
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;
     },
+    // A lag-tolerant read: readiness keeps answering from a replica while the primary is down.
     pendingMigrations: async () => {
       migrationNames ??= readMigrations(opts.migrationsDir ?? defaultMigrationsDir()).then((files) => files.map((f) => f.name));
-      const done = await prisma.$queryRaw<{ name: string }[]>`
-        SELECT migration_name AS name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
-      const applied = new Set(done.map((r) => r.name));
-      return (await migrationNames).filter((name) => !applied.has(name));
+      const done = await router.read((i) => appliedMigrations(replicas[i]!.client.prisma), () => appliedMigrations(prisma));
+      return (await migrationNames).filter((name) => !done.has(name));
     },
-    close: () => client.close(),
+    databases: async () => {
+      const primaryStatus: Promise<DatabaseStatus> = prisma.$queryRaw`SELECT 1`.then(
+        () => ({ role: 'primary', host: client.host, reachable: true }),
+        (error: unknown) => ({ role: 'primary', host: client.host, reachable: false, error: firstLine(error) }),
+      );
+      return [await primaryStatus, ...(await router.status())];
+    },
+    close: async () => {
+      await router.close();
+      await client.close();
+    },
   });
 }

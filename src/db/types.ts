@@ -1,6 +1,7 @@
 // The database edge's typed interface: the Database and the repositories behind it, the only
 // code that touches Prisma or SQL. Nothing here knows about GraphQL or ML runtimes.
 import type { CatalogReads } from './catalog-reads.js';
+import type { DatabaseStatus } from './replicas.js';
 import type { CatalogWrites } from './catalog-writes.js';
 import type { EmbeddingRepository } from './embeddings.js';
 import type { IngestRunRepository } from './ingest-runs.js';
@@ -70,6 +71,14 @@ export interface Database extends Repositories {
   kind: DatabaseKind;
   /** Embedded only: the PGlite data folder (<dataDir>/pgdata). */
   pgdataDir?: string;
+  /**
+   * The catalog reads that tolerate replication lag (browsing, search results): on a read replica
+   * when DATABASE_REPLICA_URLS names any, else the same as `catalog`. Read back what you just
+   * wrote through `catalog` (the primary). (`vectors.nearest` and `explain` route the same way.)
+   */
+  replicaCatalog: CatalogReads;
+  /** Each database server: the primary (or embedded database) first, then the replicas, with reachability and lag. */
+  databases(): Promise<DatabaseStatus[]>;
   /** Vector models and their HNSW indexes (registration runs its own transaction). */
   models: VectorModelRepository;
   /** Model versions: status, re-embedding progress and lease, activation, retirement. */
