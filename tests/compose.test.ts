@@ -105,6 +105,9 @@ describe('docker-compose.yml', () => {
       const maxMb = Number(/client_max_body_size (\d+)m/.exec(conf)?.[1]);
       expect(maxMb * 2 ** 20).toBeGreaterThanOrEqual(loadConfig(envOf(scaledApis[0]![1])).UPLOAD_MAX_BYTES);
       expect(scaledApis.every(([, s]) => (s.ports ?? []).length === 0)).toBe(true);
+      // nginx forwards the client's address, and the API trusts exactly that one hop for it (rate limits).
+      expect(conf).toMatch(/proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for/);
+      expect(scaledApis.every(([, s]) => loadConfig(envOf(s)).TRUST_PROXY === 1)).toBe(true);
     });
   });
 });
