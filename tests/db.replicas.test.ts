@@ -247,16 +247,27 @@ describe.runIf(runs)('read replicas on a streaming hot standby', () => {
       ]);
     });
 
-    it('primary stopped while 4 clients browse: every request after the first 5 s answers 200; admin mutations and ingest get DATABASE_UNAVAILABLE; mutations work within 5 s of its return', async () => {
+    it('primary stopped while 4 clients search and browse: every request after the first 5 s answers 200; admin mutations and ingest get DATABASE_UNAVAILABLE; mutations work within 5 s of its return', async () => {
       const LIST = `{ products(first: 5) { totalCount edges { node { id title } } } }`;
       const first = await graphql(services[0]!.url, LIST);
       const productId = first.data.products.edges[0].node.id as string;
+      const photo = await productImage(2, { width: 160, height: 160 });
+      const PHOTO_SEARCH = `query($i: Upload) { similarProducts(image: $i, topK: 3) { id items { rank product { id } } } }`;
+      const hit = await graphql(services[0]!.url, PHOTO_SEARCH, {}, { files: [{ variable: 'i', bytes: photo }] });
+      const similarTo = hit.data.similarProducts.items[0].product.id as string;
+      // Two clients search with a photo, one by a product ("more like this"), one browses: a search needs no write.
+      const requests = [
+        (url: string) => graphql(url, PHOTO_SEARCH, {}, { files: [{ variable: 'i', bytes: photo }] }),
+        (url: string) => graphql(url, `query($p: ID) { similarProducts(productId: $p, topK: 3) { id items { rank } } }`, { p: similarTo }),
+        (url: string) => graphql(url, PHOTO_SEARCH, {}, { files: [{ variable: 'i', bytes: photo }] }),
+        (url: string) => graphql(url, LIST),
+      ];
       const results: { at: number; status: number; errors: boolean }[] = [];
       let stopAt = 0;
       let running = true;
-      const clients = Array.from({ length: 4 }, async (_, c) => {
+      const clients = requests.map(async (request, c) => {
         while (running) {
-          const r = await graphql(services[c % 2]!.url, LIST).catch(() => ({ status: 0, errors: [{}] }));
+          const r = await request(services[c % 2]!.url).catch(() => ({ status: 0, errors: [{}] }));
           results.push({ at: Date.now(), status: r.status, errors: Boolean(r.errors) });
           await sleep(20);
         }
@@ -290,7 +301,7 @@ describe.runIf(runs)('read replicas on a streaming hot standby', () => {
       const after = results.filter((r) => r.at > stopAt + 5000);
       const ok = (rs: typeof results) => rs.filter((r) => r.status === 200 && !r.errors).length;
       // The failover figures of docs/scaling.md.
-      console.info(`[replicas] primary down: ${ok(results.filter((r) => r.at > stopAt))}/${results.filter((r) => r.at > stopAt).length} reads answered 200 after the stop, ${ok(after)}/${after.length} after the first 5 s; mutations back ${Date.now() - back} ms after the primary`);
+      console.info(`[replicas] primary down: ${ok(results.filter((r) => r.at > stopAt))}/${results.filter((r) => r.at > stopAt).length} searches and reads answered 200 after the stop, ${ok(after)}/${after.length} after the first 5 s; mutations back ${Date.now() - back} ms after the primary`);
       expect(after.length).toBeGreaterThan(20);
       expect(after.filter((r) => r.status !== 200 || r.errors)).toEqual([]);
     }, 90_000);
