@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   SEARCH_EXPIRED: 'The search is older than SEARCH_TTL_HOURS and can no longer be re-ranked.',
   UNAUTHENTICATED: 'An admin operation without a valid admin API key.',
   ADMIN_DISABLED: 'Admin operations are off: the server has no ADMIN_API_KEY.',
+  ADAPTATION_RUNNING: 'A catalog adaptation is already queued or running; one at a time (poll adaptationJob).',
   CONFLICT: 'The write clashes with existing state (the product exists, an ingest is running).',
   INTERNAL_SERVER_ERROR: 'Anything unexpected; the server logs it and tells the client nothing more.',
 } as const;

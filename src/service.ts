@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { AdaptationService, type ModelRegistrar } from './adapt/adaptation-service.js';
+import { baseModelFrom } from './adapt/base-model.js';
 import { CatalogService } from './catalog/catalog-service.js';
 import { ProductImporter } from './catalog/product-importer.js';
 import { imageLimits, type Config } from './config.js';
@@ -32,6 +34,8 @@ export interface RunningService {
 
 export interface Core {
   db: Database;
+  /** Catalog adaptation jobs (npm run adapt, startAdaptation). */
+  adaptation: AdaptationService;
   models: Models;
   media: MediaStore;
   mediaRoot: string;
@@ -74,8 +78,22 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
     },
   });
   const ingest = new IngestService(db, importer, media, ingestSettings(config), logger.child({ component: 'ingest' }));
+  // Registering an adapted folder as a model version belongs to the model-versions service; until
+  // it exists, adaptation writes the folder and says how to register it.
+  const registrar: ModelRegistrar | null = null;
+  const adaptation = new AdaptationService(db, {
+    dataDir,
+    mediaRoot,
+    base: () => baseModelFrom(config.MODELS_DIR),
+    registrar,
+    maxSteps: config.ADAPT_MAX_STEPS,
+    nice: config.ADAPT_NICE,
+    logger: logger.child({ component: 'adaptation' }),
+  });
+  await adaptation.recover();
   return {
     db,
+    adaptation,
     models,
     media,
     mediaRoot,
@@ -83,6 +101,7 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
     importer,
     ingest,
     async close() {
+      await adaptation.close();
       await ingest.close();
       await models.close();
       await db.close();
@@ -113,6 +132,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     search,
     catalog,
     admin: new AdminService(db, importer, media, catalog, core.ingest, { enabled: Boolean(config.ADMIN_API_KEY) }),
+    adaptation: core.adaptation,
     fetchImageUrl: (url) =>
       fetchImage(url, {
         timeoutMs: config.IMAGE_URL_TIMEOUT_MS,

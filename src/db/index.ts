@@ -1,6 +1,7 @@
 // The database edge: openDatabase() gives the Database the rest of the service uses, its
 // repositories built over the client, or over a transaction for a unit of work.
 import type pino from 'pino';
+import { adaptationJobRepository } from './adaptation-jobs.js';
 import { catalogReads } from './catalog-reads.js';
 import { catalogWrites } from './catalog-writes.js';
 import { createClient, safeHost, type Client } from './client.js';
@@ -18,6 +19,7 @@ import { vectorModelRepository } from './vector-models.js';
 import { vectorSearch } from './vector-search.js';
 
 export type * from './types.js';
+export type { AdaptationJobRow, AdaptationJobUpdate, AdaptationStatus, TrainingImage } from './adaptation-jobs.js';
 export type { KnownImage, StoredImage, StoredProduct } from './catalog-reads.js';
 export type { ImageRecord, ProductWrite, SavedProduct } from './catalog-writes.js';
 export type { ProductPatch, ProductRecord } from './product-fields.js';
@@ -70,6 +72,7 @@ export function databaseOver(client: Client, opts: Pick<OpenDatabaseOptions, 'ef
     pgdataDir: client.pgdataDir,
     ...repositories(clientScope(prisma)),
     models: vectorModelRepository(clientScope(prisma), opts.efSearch, logger),
+    adaptationJobs: adaptationJobRepository(clientScope(prisma)),
     transaction: (work) => prisma.$transaction((tx) => work(repositories(transactionScope(tx)))),
     migrate: async () => {
       const applied = await runMigrations({ connect: client.connectForMigrations, logger, migrationsDir: opts.migrationsDir });

@@ -1,5 +1,6 @@
 // The database edge's typed interface: the Database and the repositories behind it, the only
 // code that touches Prisma or SQL. Nothing here knows about GraphQL or ML runtimes.
+import type { AdaptationJobRepository } from './adaptation-jobs.js';
 import type { CatalogReads } from './catalog-reads.js';
 import type { CatalogWrites } from './catalog-writes.js';
 import type { EmbeddingRepository } from './embeddings.js';
@@ -71,6 +72,8 @@ export interface Database extends Repositories {
   pgdataDir?: string;
   /** Vector models and their HNSW indexes (registration runs its own transaction). */
   models: VectorModelRepository;
+  /** Catalog adaptation jobs (src/adapt) and the catalog photos they train on. */
+  adaptationJobs: AdaptationJobRepository;
   /**
    * Runs `work` in one transaction: what it writes through the repositories it is given commits
    * together or not at all. Keep it short (PGlite has one connection).

@@ -1,3 +1,4 @@
+import type { AdaptationService } from '../adapt/adaptation-service.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import type { AdminService } from '../ingest/admin-service.js';
 import type { SearchService } from '../search/search-service.js';
@@ -8,6 +9,8 @@ export interface Services {
   catalog: CatalogService;
   /** Product edits and ingest jobs; resolvers guard it with the admin key (admin-guard.ts). */
   admin: AdminService;
+  /** Catalog adaptation jobs; admin-only like `admin`. */
+  adaptation: AdaptationService;
   fetchImageUrl: (url: string) => Promise<Buffer>;
 }
 
