@@ -32,6 +32,8 @@ export const API_ERROR_CODES = [
   'UNAUTHENTICATED',
   /** Admin operations are off: the server has no ADMIN_API_KEY. */
   'ADMIN_DISABLED',
+  /** A catalog adaptation is already queued or running; one at a time (poll adaptationJob). */
+  'ADAPTATION_RUNNING',
   /** The write clashes with existing state (the product exists, an ingest is running). */
   'CONFLICT',
   /** Anything unexpected; the server logs it and tells the client nothing more. */

@@ -48,7 +48,7 @@ describe('adaptation plan (no training)', () => {
     expect(other.workDir).not.toBe(first.workDir);
     // the training list: product id as the label, category and colour as fields, CSV-quoted
     const csv = await readFile(path.join(first.workDir, 'catalog.csv'), 'utf8');
-    expect(csv.split('\n').slice(0, 3)).toEqual(['path,label,category,colour', 'bb/b.webp,p1,Shirts,"Blue, navy"', 'aa/a.webp,p2,,Red']);
+    expect(csv.split('\n').slice(0, 3)).toEqual(['path,label,category,colour', 'aa/a.webp,p2,,Red', 'bb/b.webp,p1,Shirts,"Blue, navy"']);
     expect(first.trainArgs).toEqual(expect.arrayContaining(['--init', path.join('/models', 'weights.pt'), '--resume', '--minutes', '5']));
   });
 });
@@ -80,7 +80,7 @@ describe.runIf(hasTorch).each(await serviceBackends())('catalog adaptation ($nam
     expect(started.errors).toBeUndefined();
     const job = started.data.startAdaptation;
     const base = await baseModelFrom('models');
-    expect(job).toMatchObject({ status: 'queued', minutes: 1, progress: 0, baseModel: base.key });
+    expect(job).toMatchObject({ status: 'QUEUED', minutes: 1, progress: 0, baseModel: base.key });
 
     const second = await graphql(`${t.url}/graphql`, START, { m: 1 }, { headers: admin });
     expect(second.errors?.[0]?.extensions?.code).toBe('ADAPTATION_RUNNING');
@@ -88,11 +88,11 @@ describe.runIf(hasTorch).each(await serviceBackends())('catalog adaptation ($nam
 
     let seen = job;
     const deadline = Date.now() + 540_000;
-    while (['queued', 'running'].includes(seen.status) && Date.now() < deadline) {
+    while (['QUEUED', 'RUNNING'].includes(seen.status) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
       seen = (await graphql(`${t.url}/graphql`, JOB, { id: job.id }, { headers: admin })).data.adaptationJob;
     }
-    expect(seen.status, seen.message).toBe('succeeded');
+    expect(seen.status, seen.message).toBe('SUCCEEDED');
     expect(seen.progress).toBe(1);
     expect(seen.finishedAt).toBeTruthy();
 
@@ -133,7 +133,7 @@ describe.runIf(hasTorch).each(await serviceBackends())('catalog adaptation ($nam
     }
 
     const listed = await graphql(`${t.url}/graphql`, `{ adaptationJobs(first: 5) { id status } }`, {}, { headers: admin });
-    expect(listed.data.adaptationJobs).toEqual([{ id: job.id, status: 'succeeded' }]);
+    expect(listed.data.adaptationJobs).toEqual([{ id: job.id, status: 'SUCCEEDED' }]);
   });
 
   it('marks a job whose process is gone as interrupted (what a restart does)', async () => {
@@ -141,10 +141,10 @@ describe.runIf(hasTorch).each(await serviceBackends())('catalog adaptation ($nam
     const dead = (await jobs.create({ minutes: 3, maxSteps: 0, baseModel: 'x@1', owner: `${(await import('node:os')).hostname()}:2147483646:dead` }))!;
     await jobs.update(dead.id, { status: 'running', progress: 0.4 });
     const refused = await graphql(`${t.url}/graphql`, JOB, { id: dead.id }, { headers: admin });
-    expect(refused.data.adaptationJob.status).toBe('running');
+    expect(refused.data.adaptationJob.status).toBe('RUNNING');
     expect(await t.service.services.adaptation.recover()).toBe(1);
     const after = (await graphql(`${t.url}/graphql`, JOB, { id: dead.id }, { headers: admin })).data.adaptationJob;
-    expect(after).toMatchObject({ status: 'interrupted', progress: 0.4 });
+    expect(after).toMatchObject({ status: 'INTERRUPTED', progress: 0.4 });
     expect(after.message).toMatch(/resume/);
     expect((await graphql(`${t.url}/graphql`, JOB, { id: 'not-a-uuid' }, { headers: admin })).data.adaptationJob).toBeNull();
   });

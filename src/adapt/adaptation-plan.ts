@@ -58,9 +58,13 @@ export function catalogFingerprint(images: Pick<TrainingImage, 'sha256'>[]): str
 
 const csvField = (v: string | null) => (v && /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : (v ?? ''));
 
-/** path,label,category,colour: the product id is the label (a product's photos are positives of one another). */
+/**
+ * path,label,category,colour in sha256 order (a resumed run must see the same list): the product id
+ * is the label (a product's photos are positives of one another).
+ */
 export function trainingList(images: TrainingImage[]): string {
-  const rows = images.map((i) => [i.mediaPath, i.productId, i.category, i.colour].map(csvField).join(','));
+  const sorted = [...images].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
+  const rows = sorted.map((i) => [i.mediaPath, i.productId, i.category, i.colour].map(csvField).join(','));
   return ['path,label,category,colour', ...rows].join('\n') + '\n';
 }
 
