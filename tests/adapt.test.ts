@@ -112,7 +112,9 @@ describe.runIf(hasTorch).each(await serviceBackends())('catalog adaptation ($nam
       catalog: { fingerprint, images: images.length },
       command: 'GraphQL startAdaptation(minutes: 1)',
     });
-    expect(manifest.training).toMatchObject({ labels: true, steps: 2, scorerSteps: 2, augment: 'mixed', hardware: { device: expect.any(String) } });
+    // Each stage stops at its step cap (2) or its share of the 1-minute budget, whichever comes first.
+    expect(manifest.training).toMatchObject({ labels: true, minutes: 1, augment: 'mixed', initScorer: true, hardware: { device: expect.any(String) } });
+    for (const steps of [manifest.training.steps, manifest.training.scorerSteps]) expect([1, 2]).toContain(steps);
 
     // loadModels verifies the folder (sha256 of every file) and runs it; its embedding of a
     // catalog photo is not the base model's.
