@@ -11,6 +11,7 @@ import { preparePlan, type BaseModel } from '../src/adapt/adaptation-plan.js';
 import { baseModelFrom } from '../src/adapt/base-model.js';
 import { validateImage } from '../src/images/index.js';
 import { loadModels } from '../src/ml/index.js';
+import { loadManifest } from '../src/ml/manifest.js';
 import { graphql } from './support/graphql.js';
 import { torchAvailable } from './support/python.js';
 import { serviceBackends, startTestService, type TestService } from './support/service.js';
@@ -130,6 +131,7 @@ describe.runIf(hasTorch).each(await serviceBackends())('catalog adaptation ($nam
       const cosine = a!.vector.reduce((s, v, i) => s + v * b!.vector[i]!, 0);
       expect(cosine).toBeLessThan(0.99999);
       expect(adapted.info.key).toBe(seen.modelKey);
+      expect((await loadManifest(seen.outDir)).manifest.adaptation).toMatchObject({ catalog: { fingerprint } });
     } finally {
       await Promise.all([adapted.close(), shipped.close()]);
     }

@@ -336,6 +336,8 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress):
     for p in embedder.parameters():
         p.requires_grad_(False)
     scorer.attach(embedder)
+    if total == 0 or (args.minutes > 0 and args.embedder_share >= 1):  # nothing to train: no gallery to embed
+        return {"steps": [], "epochs": [], "total": 0, "batch": b, "shortlist": k, "seconds": 0.0}
     gallery_z, gallery_f = embed_all(embedder, cache, args.size)
     log(f"scorer: shortlists of {k} from {n} clean photos, {b} queries per step")
     opt = torch.optim.AdamW([p for p in scorer.parameters() if p.requires_grad], lr=args.lr,
@@ -346,8 +348,6 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress):
     if resumed:
         steps, epochs, step, epoch, elapsed = resumed
     budget = Budget(total, args.minutes * 60 * (1 - args.embedder_share), elapsed)
-    if args.minutes > 0 and args.embedder_share >= 1:
-        budget.total = total = 0  # the whole budget went to the embedder
     while not budget.done(step):
         scorer.train()
         scorer.head.eval()
