@@ -80,7 +80,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--minutes", type=float, default=0,
                    help="training time budget (0: none): the embedder stops at --embedder-share of it, the scorer at "
                         "the rest; the learning-rate schedule follows the clock; the model trained so far is exported")
-    p.add_argument("--embedder-share", type=float, default=0.85, help="with --minutes: the embedder's share of the budget")
+    p.add_argument("--embedder-share", type=float, default=0.8,
+                   help="with --minutes: the embedder's share of the budget (the scorer's share includes embedding its gallery)")
     p.add_argument("--attr-weight", type=float, default=0.25,
                    help="weight of the supervised terms on the CSV's optional 'category' and 'colour' columns")
     p.add_argument("--progress-json", action="store_true",
@@ -338,6 +339,7 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress):
     scorer.attach(embedder)
     if total == 0 or (args.minutes > 0 and args.embedder_share >= 1):  # nothing to train: no gallery to embed
         return {"steps": [], "epochs": [], "total": 0, "batch": b, "shortlist": k, "seconds": 0.0}
+    t_gallery = time.time()  # embedding the gallery is part of the stage's time budget
     gallery_z, gallery_f = embed_all(embedder, cache, args.size)
     log(f"scorer: shortlists of {k} from {n} clean photos, {b} queries per step")
     opt = torch.optim.AdamW([p for p in scorer.parameters() if p.requires_grad], lr=args.lr,
@@ -347,7 +349,7 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress):
     resumed = resume_stage(ckpt, "scorer", scorer, opt, g, log, total)
     if resumed:
         steps, epochs, step, epoch, elapsed = resumed
-    budget = Budget(total, args.minutes * 60 * (1 - args.embedder_share), elapsed)
+    budget = Budget(total, args.minutes * 60 * (1 - args.embedder_share), elapsed + time.time() - t_gallery)
     while not budget.done(step):
         scorer.train()
         scorer.head.eval()
