@@ -2,11 +2,15 @@
 // that finds a Python with PyTorch), never inside the API process. Its JSON progress lines become
 // callbacks; everything else it prints is kept (the tail) to explain a failure.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository root (scripts/, training/), from src/adapt (tsx) or dist/src/adapt (built). */
+const ROOT = ['../..', '../../..']
+  .map((up) => path.resolve(path.dirname(fileURLToPath(import.meta.url)), up))
+  .find((dir) => existsSync(path.join(dir, 'scripts', 'python.mjs')) && existsSync(path.join(dir, 'training', 'train.py')));
 const TAIL_LINES = 20;
 
 /** One `{"event": "progress", ...}` line of train.py --progress-json. */
@@ -37,6 +41,10 @@ export interface TrainingRun {
 
 /** Starts `python -m training.train <args>` from the repository root. */
 export function startTraining(args: string[], onProgress: (p: TrainingProgress) => void, onLine?: (line: string) => void): TrainingRun {
+  if (!ROOT) {
+    const exit = 'training/ and scripts/python.mjs are not installed beside the service';
+    return { done: Promise.resolve({ ok: false, exit, tail: [] }), stop: () => undefined };
+  }
   const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'scripts/python.mjs'), '-m', 'training.train', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
