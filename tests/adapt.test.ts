@@ -13,6 +13,7 @@ import { validateImage } from '../src/images/index.js';
 import { loadModels } from '../src/ml/index.js';
 import { loadManifest } from '../src/ml/manifest.js';
 import { graphql } from './support/graphql.js';
+import { productImage } from './support/images.js';
 import { torchAvailable } from './support/python.js';
 import { serviceBackends, startTestService, type TestService } from './support/service.js';
 import { needsSystem } from './support/system.js';
@@ -57,8 +58,13 @@ describe('adaptation plan (no training)', () => {
 describe.runIf(hasTorch).each(await serviceBackends())('catalog adaptation ($name)', (backend) => {
   let t: TestService;
   beforeAll(async () => {
-    t = await startTestService(backend, { ADMIN_API_KEY: KEY, ADAPT_MAX_STEPS: '2', ADAPT_NICE: '0' });
-  });
+    t = await startTestService(backend, { ADMIN_API_KEY: KEY, ADAPT_MAX_STEPS: '2', ADAPT_NICE: '0', DEMO_CATALOG: 'false' });
+    // A small catalog: 8 products, the first two with two photos each (positives of one another).
+    for (let p = 0; p < 8; p++) {
+      const photos = await Promise.all((p < 2 ? [p, 100 + p] : [p]).map((seed) => productImage(seed, { width: 200, height: 240 })));
+      await t.service.services.admin.createProduct({ title: `Product ${p}`, category: p % 2 ? 'Shirts' : 'Shoes', colour: p % 3 ? 'Red' : 'Blue' }, photos);
+    }
+  }, 300_000);
   afterAll(() => t?.stop());
 
   it('needs the admin key and a sane budget', async () => {
@@ -76,12 +82,21 @@ describe.runIf(hasTorch).each(await serviceBackends())('catalog adaptation ($nam
     expect((await t.service.db.adaptationJobs.list(10)).length).toBe(0);
   });
 
-  it('adapts the model to the catalog in a child process: one job at a time, progress, a loadable model that differs', { timeout: 600_000 }, async () => {
+  it('adapts the model to the catalog in a child process: stopped, resumed, one job at a time, a loadable model that differs', { timeout: 600_000 }, async () => {
+    const base = await baseModelFrom('models');
+    // Stopped at once (as a service shutdown stops it): interrupted, its work folder kept.
+    const first = (await graphql(`${t.url}/graphql`, START, { m: 1 }, { headers: admin })).data.startAdaptation;
+    expect(first).toMatchObject({ status: 'QUEUED', minutes: 1, progress: 0, baseModel: base.key });
+    await t.service.services.adaptation.close();
+    const stopped = (await graphql(`${t.url}/graphql`, JOB, { id: first.id }, { headers: admin })).data.adaptationJob;
+    expect(stopped.status, stopped.message).toBe('INTERRUPTED');
+    expect(stopped.outDir).toBeTruthy();
+
+    // Started again with the same budget on the same catalog: the same plan, resumed.
     const started = await graphql(`${t.url}/graphql`, START, { m: 1 }, { headers: admin });
     expect(started.errors).toBeUndefined();
     const job = started.data.startAdaptation;
-    const base = await baseModelFrom('models');
-    expect(job).toMatchObject({ status: 'QUEUED', minutes: 1, progress: 0, baseModel: base.key });
+    expect(job.id).not.toBe(first.id);
 
     const second = await graphql(`${t.url}/graphql`, START, { m: 1 }, { headers: admin });
     expect(second.errors?.[0]?.extensions?.code).toBe('ADAPTATION_RUNNING');
@@ -100,7 +115,7 @@ describe.runIf(hasTorch).each(await serviceBackends())('catalog adaptation ($nam
     // The catalog it trained on: every image of the database, fingerprinted by content.
     const images = await t.service.db.adaptationJobs.trainingImages();
     const fingerprint = createHash('sha256').update(images.map((i) => `${i.sha256}\n`).sort().join('')).digest('hex');
-    expect(seen).toMatchObject({ images: images.length, catalogFingerprint: fingerprint });
+    expect(seen).toMatchObject({ images: images.length, catalogFingerprint: fingerprint, outDir: stopped.outDir });
     expect(path.dirname(seen.outDir)).toBe(path.join(t.dataDir, 'models'));
     // Done: no work folder (checkpoint, plan) left behind.
     expect((await readdir(path.dirname(seen.outDir))).filter((n) => n.startsWith('.'))).toEqual([]);
@@ -137,7 +152,7 @@ describe.runIf(hasTorch).each(await serviceBackends())('catalog adaptation ($nam
     }
 
     const listed = await graphql(`${t.url}/graphql`, `{ adaptationJobs(first: 5) { id status } }`, {}, { headers: admin });
-    expect(listed.data.adaptationJobs).toEqual([{ id: job.id, status: 'SUCCEEDED' }]);
+    expect(listed.data.adaptationJobs).toEqual([{ id: job.id, status: 'SUCCEEDED' }, { id: first.id, status: 'INTERRUPTED' }]);
   });
 
   it('marks a job whose process is gone as interrupted (what a restart does)', async () => {
