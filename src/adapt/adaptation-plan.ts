@@ -110,6 +110,9 @@ export async function preparePlan(
       2,
     ),
   );
+  // Half the from-scratch learning rate (the base's features are a start, not noise) and mixed
+  // views (classic + photo-like, training/README ablation #5); measured on myntra in
+  // bench/results/adaptation-myntra.md.
   const trainArgs = [
     '--images-dir', mediaRoot, '--labels', labels, '--split', 'all', '--eval-split', 'none',
     '--init', path.join(base.dir, 'weights.pt'), '--init-scorer', '--augment', 'mixed', '--lr', '0.001',
