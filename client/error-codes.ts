@@ -32,6 +32,8 @@ export const API_ERROR_CODES = [
   'UNAUTHENTICATED',
   /** Admin operations are off: the server has no ADMIN_API_KEY. */
   'ADMIN_DISABLED',
+  /** A catalog adaptation is already queued or running; one at a time (poll adaptationJob). */
+  'ADAPTATION_RUNNING',
   /** The write clashes with existing state (the product exists, an ingest is running, the model to retire is active). */
   'CONFLICT',
   /** No model version with that key. */

@@ -87,6 +87,10 @@ const schema = z.object({
   NEAR_DUP_ACTION: z.enum(['link', 'skip']).default('link'),
   NEAR_DUP_MAX_HAMMING: z.coerce.number().int().min(0).max(64).default(16),
   NEAR_DUP_MAX_DISTANCE: z.coerce.number().min(0).default(0.12),
+  // Catalog adaptation (src/adapt): a cap on training steps per stage besides the time budget (0:
+  // none; smoke runs), and how much lower the training process's CPU priority is than the service's.
+  ADAPT_MAX_STEPS: z.coerce.number().int().min(0).default(0),
+  ADAPT_NICE: z.coerce.number().int().min(0).max(19).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

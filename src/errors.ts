@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   SEARCH_EXPIRED: 'The search is older than SEARCH_TTL_HOURS, or was made with a model that is no longer active, and can no longer be re-ranked.',
   UNAUTHENTICATED: 'An admin operation without a valid admin API key.',
   ADMIN_DISABLED: 'Admin operations are off: the server has no ADMIN_API_KEY.',
+  ADAPTATION_RUNNING: 'A catalog adaptation is already queued or running; one at a time (poll adaptationJob).',
   CONFLICT: 'The write clashes with existing state (the product exists, an ingest is running, the model to retire is active).',
   MODEL_NOT_FOUND: 'No model version with that key.',
   MODEL_INVALID: 'The models folder fails its checks (manifest, file hashes, tensor names); the message says which.',

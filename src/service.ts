@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { AdaptationService, type ModelRegistrar } from './adapt/adaptation-service.js';
+import { baseModelFrom } from './adapt/base-model.js';
 import { CatalogService } from './catalog/catalog-service.js';
 import { ProductImporter } from './catalog/product-importer.js';
 import { imageLimits, type Config } from './config.js';
@@ -36,6 +38,8 @@ export interface Core {
   db: Database;
   /** Model versions; current() is the active model, the one searches use. */
   models: ModelService;
+  /** Catalog adaptation jobs (npm run adapt, startAdaptation). */
+  adaptation: AdaptationService;
   media: MediaStore;
   mediaRoot: string;
   importer: ProductImporter;
@@ -88,14 +92,36 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
     },
   });
   const ingest = new IngestService(db, importer, media, ingestSettings(config), logger.child({ component: 'ingest' }));
+  // An adapted folder becomes a model version: registered (the catalog is re-embedded into it) and,
+  // when asked, activated once that is done.
+  const registrar: ModelRegistrar = {
+    register: async (dir) => ({ key: (await models.register(dir)).key }),
+    activate: async (key) => {
+      await models.whenIndexed(key);
+      await models.activate(key);
+    },
+  };
+  const adaptation = new AdaptationService(db, {
+    dataDir,
+    mediaRoot,
+    // Adaptation starts from the model searches use now.
+    base: async () => baseModelFrom(await models.activeFolder()),
+    registrar,
+    maxSteps: config.ADAPT_MAX_STEPS,
+    nice: config.ADAPT_NICE,
+    logger: logger.child({ component: 'adaptation' }),
+  });
+  await adaptation.recover();
   return {
     db,
+    adaptation,
     models,
     media,
     mediaRoot,
     importer,
     ingest,
     async close() {
+      await adaptation.close();
       await ingest.close();
       await models.close();
       await db.close();
@@ -135,6 +161,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     catalog,
     models,
     admin: new AdminService(db, importer, media, primaryCatalog, core.ingest, { enabled: Boolean(config.ADMIN_API_KEY) }),
+    adaptation: core.adaptation,
     fetchImageUrl: (url) =>
       fetchImage(url, {
         timeoutMs: config.IMAGE_URL_TIMEOUT_MS,

@@ -114,5 +114,33 @@ class SyntheticTest(unittest.TestCase):
             self.assertEqual(m["training"]["steps"], 3)
 
 
+class BudgetTest(unittest.TestCase):
+    def test_time_budget_stops_the_stage_and_drives_the_schedule(self):
+        b = train.Budget(total_steps=1000, seconds=10.0, elapsed=9.0)  # 9 of 10 s used (a resumed run)
+        self.assertFalse(b.done(5))
+        self.assertGreaterEqual(b.progress(5), 0.9)
+        self.assertLess(b.lr(5, 1.0), 0.1)  # late in the cosine decay, whatever the step count says
+        self.assertTrue(train.Budget(total_steps=1000, seconds=10.0, elapsed=10.5).done(5))
+        self.assertTrue(train.Budget(total_steps=3, seconds=10.0).done(3))  # the step cap still holds
+        no_clock = train.Budget(total_steps=100, seconds=0)
+        self.assertEqual(no_clock.lr(50, 1.0), train.lr_at(50, 100, 1.0))
+
+
+class CatalogFieldsTest(unittest.TestCase):
+    def test_category_and_colour_columns_become_label_terms(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            make_images(tmp, 4)
+            csv = os.path.join(tmp, "labels.csv")
+            with open(csv, "w") as fh:
+                fh.write("path,label,category,colour\nimg0.png,p0,Shirts,Red\nsub/img1.jpg,p1,Shirts,\n"
+                         "img2.jpg,p2,Shoes,Red\nsub/img3.png,p3,Shoes,Blue\n")
+            from . import data
+            s = data.read_labels(tmp, csv, "all")
+            cat, col = s.attr_ids()
+            self.assertEqual(cat.tolist(), [0, 0, 1, 1])
+            self.assertEqual(col.tolist()[0], col.tolist()[2])  # both Red
+            self.assertLess(col.tolist()[1], 0)  # no colour: matches only itself
+
+
 if __name__ == "__main__":
     unittest.main()

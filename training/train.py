@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from . import data as datamod
 from .augment import RECIPES, augment, clean_batch
 from .export import export_onnx, sha256_file, write_parity
-from .losses import embedder_loss
+from .losses import embedder_loss, supcon
 from .model import Embedder, Scorer, count_params
 from .preprocess import MEAN, STD, SCALE
 from .synthetic import synthetic_cache
@@ -77,6 +77,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--init", default=None,
                    help="start from these weights (a models folder's weights.pt) instead of random ones; "
                         "with --epochs 0 only the scorer is trained")
+    p.add_argument("--init-scorer", action="store_true",
+                   help="with --init, start the scorer from those weights too (catalog adaptation) instead of an "
+                        "untrained one (which orders a shortlist as the embedder does)")
+    p.add_argument("--minutes", type=float, default=0,
+                   help="training time budget (0: none): the embedder stops at --embedder-share of it, the scorer at "
+                        "the rest; the learning-rate schedule follows the clock; the model trained so far is exported")
+    p.add_argument("--embedder-share", type=float, default=0.8,
+                   help="with --minutes: the embedder's share of the budget (the scorer's share includes embedding its gallery)")
+    p.add_argument("--attr-weight", type=float, default=0.25,
+                   help="weight of the supervised terms on the CSV's optional 'category' and 'colour' columns")
+    p.add_argument("--progress-json", action="store_true",
+                   help="also print one JSON object per log step on stdout ({\"event\": \"progress\", ...}) for a parent process")
+    p.add_argument("--manifest-extra", default=None,
+                   help="JSON file whose object is written into the manifest as 'adaptation' (base model, catalog, ...)")
+    p.add_argument("--name", default=MODEL_NAME, help="model name in the manifest")
+    p.add_argument("--version", default=MODEL_VERSION, help="model version in the manifest")
+    p.add_argument("--measure-only", action="store_true",
+                   help="allow the shared store catalog data set (measuring adaptation; such a model is never shipped, "
+                        "and its manifest says so)")
+    p.add_argument("--parent-pid", type=int, default=0,
+                   help="stop (as SIGTERM would) when this process is gone: a service that started the run and died")
+    p.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N (a service's searches first)")
     p.add_argument("--resume", action="store_true",
                    help="continue from the per-epoch checkpoint a killed run with the same options left next to --out")
     a = p.parse_args(argv)
@@ -84,6 +106,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--size must be a multiple of 16 and at least 32")
     if a.batch_size < 2:
         p.error("--batch-size must be at least 2")
+    if a.minutes < 0 or not 0 < a.embedder_share <= 1:
+        p.error("--minutes must be >= 0 and --embedder-share in (0, 1]")
+    if a.init_scorer and not a.init:
+        p.error("--init-scorer needs --init")
     return a
 
 
@@ -114,6 +140,58 @@ def lr_at(step: int, total: int, peak: float) -> float:
         return peak * (step + 1) / warm
     t = (step - warm) / max(1, total - warm)
     return peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+class Budget:
+    """When a stage stops: its step cap, and with --minutes its share of the clock. The stage's
+    progress (0..1) is whichever is further along, and drives the learning-rate schedule, so a
+    time-bounded run still warms up and decays to the end of its budget."""
+
+    def __init__(self, total_steps: int, seconds: float, elapsed: float = 0.0):
+        self.total, self.seconds = total_steps, seconds
+        self.t0 = time.time() - elapsed
+
+    def elapsed(self) -> float:
+        return time.time() - self.t0
+
+    def progress(self, step: int) -> float:
+        p = step / max(1, self.total)
+        if self.seconds > 0:
+            p = max(p, self.elapsed() / self.seconds)
+        return min(1.0, p)
+
+    def done(self, step: int) -> bool:
+        return step >= self.total or (self.seconds > 0 and self.elapsed() >= self.seconds)
+
+    def lr(self, step: int, peak: float) -> float:
+        if self.seconds <= 0:
+            return lr_at(step, self.total, peak)
+        # time-based: 5 % warmup (at least one step), then cosine decay over the rest of the budget
+        p = self.progress(step)
+        if p < 0.05:
+            return peak * max(p / 0.05, 1 / max(1, self.total))
+        t = (p - 0.05) / 0.95
+        return peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+class Progress:
+    """Human log lines, and with --progress-json one JSON object per line for a parent process:
+    {"event": "progress", "stage", "step", "total", "elapsed", "loss", "progress"} where progress
+    is the whole run's fraction (embedder share, then the scorer's)."""
+
+    def __init__(self, args, log):
+        self.args, self.log = args, log
+        self.share = args.embedder_share if args.minutes > 0 else (
+            1.0 if args.scorer_epochs == 0 else 0.85 if args.epochs > 0 else 0.0)
+
+    def emit(self, event: str, **fields) -> None:
+        if self.args.progress_json:
+            print(json.dumps({"event": event, **fields}), flush=True)
+
+    def step(self, stage: str, step: int, total: int, elapsed: float, loss: float, stage_progress: float) -> None:
+        overall = self.share * stage_progress if stage == "embedder" else self.share + (1 - self.share) * stage_progress
+        self.emit("progress", stage=stage, step=step, total=total, elapsed=round(elapsed, 1),
+                  loss=round(loss, 5), progress=round(min(1.0, overall), 4))
 
 
 def batches(n: int, b: int, g: torch.Generator):
@@ -174,18 +252,20 @@ def resume_stage(ckpt, name, model, opt, g, log, total):
     g.set_state(saved["gen"])
     torch.set_rng_state(saved["rng"])
     log(f"{name} resumed at step {saved['step']}/{total}")
-    return saved["steps"], saved["epochs"], saved["step"], saved["epoch"]
+    return saved["steps"], saved["epochs"], saved["step"], saved["epoch"], saved.get("elapsed", 0.0)
 
 
-def end_epoch(ckpt, name, model, opt, g, steps, epochs, ep_losses, step, epoch) -> None:
-    """Records the epoch's mean loss and checkpoints the stage (weights, optimizer, RNG states)."""
+def end_epoch(ckpt, name, model, opt, g, steps, epochs, ep_losses, step, epoch, elapsed) -> None:
+    """Records the epoch's mean loss and checkpoints the stage (weights, optimizer, RNG states, and
+    the clock it has used, so a resumed time-bounded run spends only what is left)."""
     if ep_losses:
         epochs.append({"epoch": epoch, "loss": round(float(np.mean(ep_losses)), 6), "steps": len(ep_losses)})
     ckpt.save(name, {"model": model.state_dict(), "opt": opt.state_dict(), "steps": steps, "epochs": epochs,
-                     "step": step, "epoch": epoch, "gen": g.get_state(), "rng": torch.get_rng_state()})
+                     "step": step, "epoch": epoch, "gen": g.get_state(), "rng": torch.get_rng_state(),
+                     "elapsed": elapsed})
 
 
-def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
+def train_embedder(args, embedder, cache, labels, attrs, device, g, log, ckpt, progress):
     n = cache.shape[0]
     b = min(args.batch_size, n)
     per_epoch = max(1, n // b)
@@ -194,20 +274,20 @@ def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
         total = min(total, args.max_steps)
     opt = torch.optim.AdamW(embedder.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps, epochs = [], []
-    step, t0 = 0, time.time()
-    epoch = 0
+    step, epoch, elapsed = 0, 0, 0.0
     resumed = resume_stage(ckpt, "embedder", embedder, opt, g, log, total)
     if resumed:
-        steps, epochs, step, epoch = resumed
+        steps, epochs, step, epoch, elapsed = resumed
+    budget = Budget(total, args.minutes * 60 * args.embedder_share, elapsed)
     step0 = step
-    while step < total:
+    while not budget.done(step):
         embedder.train()
         ep_losses = []
         for idx in batches(n, b, g):
-            if step >= total:
+            if budget.done(step):
                 break
             for group in opt.param_groups:
-                group["lr"] = lr_at(step, total, args.lr)
+                group["lr"] = budget.lr(step, args.lr)
             imgs = cache[idx.to(cache.device)]
             first, second = ("classic", "photo") if args.augment == "mixed" else (args.augment, args.augment)
             v1 = augment(imgs, args.size, g, torch.ones(len(idx)), first)
@@ -216,6 +296,8 @@ def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
             z1, z2 = z.split(len(idx))
             lab = labels[idx].to(device) if labels is not None else None
             loss = embedder_loss(z1, z2, lab, args.temperature, args.supcon_weight)
+            for attr in attrs:  # catalog fields (category, colour): products that share one are pulled closer
+                loss = loss + args.attr_weight * supcon(z1, z2, attr[idx].to(device), args.temperature)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -223,13 +305,15 @@ def train_embedder(args, embedder, cache, labels, device, g, log, ckpt):
             lv = float(loss.detach())
             ep_losses.append(lv)
             steps.append({"step": step, "epoch": epoch + 1, "loss": round(lv, 6), "lr": round(opt.param_groups[0]["lr"], 8)})
-            if step % args.log_every == 0 or step == total or step == 1:
-                el = time.time() - t0
+            if step % args.log_every == 0 or budget.done(step) or step == 1:
+                el = budget.elapsed()
+                p = budget.progress(step)
                 log(f"embedder step {step}/{total} epoch {epoch + 1} loss {lv:.4f} "
-                    f"({2 * b * (step - step0) / el:.0f} views/s, {el:.0f}s, eta {el / (step - step0) * (total - step):.0f}s)")
+                    f"({2 * b * (step - step0) / max(1e-9, el - elapsed):.0f} views/s, {el:.0f}s, {100 * p:.0f}%)")
+                progress.step("embedder", step, total, el, lv, p)
         epoch += 1
-        end_epoch(ckpt, "embedder", embedder, opt, g, steps, epochs, ep_losses, step, epoch)
-    return {"steps": steps, "epochs": epochs, "total": total, "batch": b}
+        end_epoch(ckpt, "embedder", embedder, opt, g, steps, epochs, ep_losses, step, epoch, budget.elapsed())
+    return {"steps": steps, "epochs": epochs, "total": total, "batch": b, "seconds": round(budget.elapsed(), 1)}
 
 
 def shortlists(zq: torch.Tensor, gallery_z: torch.Tensor, truth: torch.Tensor, k: int) -> torch.Tensor:
@@ -241,7 +325,7 @@ def shortlists(zq: torch.Tensor, gallery_z: torch.Tensor, truth: torch.Tensor, k
     return top
 
 
-def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
+def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress):
     """Listwise training on the embedder's real shortlists, as served: an augmented query against
     the clean gallery's top `--shortlist` under the frozen embedder. Softmax cross-entropy over the
     shortlist orders it; a weighted pointwise term keeps the probability calibrated."""
@@ -256,25 +340,28 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
     for p in embedder.parameters():
         p.requires_grad_(False)
     scorer.attach(embedder)
+    if total == 0 or (args.minutes > 0 and args.embedder_share >= 1):  # nothing to train: no gallery to embed
+        return {"steps": [], "epochs": [], "total": 0, "batch": b, "shortlist": k, "seconds": 0.0}
+    t_gallery = time.time()  # embedding the gallery is part of the stage's time budget
     gallery_z, gallery_f = embed_all(embedder, cache, args.size)
     log(f"scorer: shortlists of {k} from {n} clean photos, {b} queries per step")
     opt = torch.optim.AdamW([p for p in scorer.parameters() if p.requires_grad], lr=args.lr,
                             weight_decay=args.weight_decay)
     steps, epochs = [], []
-    step, t0, epoch = 0, time.time(), 0
+    step, epoch, elapsed = 0, 0, 0.0
     resumed = resume_stage(ckpt, "scorer", scorer, opt, g, log, total)
     if resumed:
-        steps, epochs, step, epoch = resumed
-    step0 = step
-    while step < total:
+        steps, epochs, step, epoch, elapsed = resumed
+    budget = Budget(total, args.minutes * 60 * (1 - args.embedder_share), elapsed + time.time() - t_gallery)
+    while not budget.done(step):
         scorer.train()
         scorer.head.eval()
         ep_losses = []
         for idx in batches(n, b, g):
-            if step >= total:
+            if budget.done(step):
                 break
             for group in opt.param_groups:
-                group["lr"] = lr_at(step, total, args.lr)
+                group["lr"] = budget.lr(step, args.lr)
             m = len(idx)
             q = augment(cache[idx.to(cache.device)], args.size, g, 0.5 + 0.5 * torch.rand(m, generator=g),
                         "photo" if args.augment == "mixed" else args.augment)
@@ -296,13 +383,15 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt):
             with torch.no_grad():
                 acc = float((logits.argmax(1) == y.argmax(1)).float().mean())
             steps.append({"step": step, "epoch": epoch + 1, "loss": round(lv, 6), "accuracy": round(acc, 4)})
-            if step % args.log_every == 0 or step == total or step == 1:
-                el = time.time() - t0
-                log(f"scorer step {step}/{total} epoch {epoch + 1} loss {lv:.4f} top1 {acc:.3f} "
-                    f"({el:.0f}s, eta {el / (step - step0) * (total - step):.0f}s)")
+            if step % args.log_every == 0 or budget.done(step) or step == 1:
+                el = budget.elapsed()
+                p = budget.progress(step)
+                log(f"scorer step {step}/{total} epoch {epoch + 1} loss {lv:.4f} top1 {acc:.3f} ({el:.0f}s, {100 * p:.0f}%)")
+                progress.step("scorer", step, total, el, lv, p)
         epoch += 1
-        end_epoch(ckpt, "scorer", scorer, opt, g, steps, epochs, ep_losses, step, epoch)
-    return {"steps": steps, "epochs": epochs, "total": total, "batch": b, "shortlist": k}
+        end_epoch(ckpt, "scorer", scorer, opt, g, steps, epochs, ep_losses, step, epoch, budget.elapsed())
+    return {"steps": steps, "epochs": epochs, "total": total, "batch": b, "shortlist": k,
+            "seconds": round(budget.elapsed(), 1)}
 
 
 @torch.no_grad()
@@ -394,8 +483,31 @@ def publish(tmp: str, out: str) -> None:
     os.rmdir(tmp)
 
 
+def watch_parent(pid: int) -> None:
+    """A run started by a service must not outlive it: checks every few seconds that `pid` exists
+    and otherwise stops this run through the SIGTERM path (the checkpoint stays for --resume)."""
+    import threading
+
+    def loop():
+        while True:
+            time.sleep(3)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            except PermissionError:  # exists, owned by someone else
+                pass
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.nice:
+        os.nice(args.nice)
+    if args.parent_pid:
+        watch_parent(args.parent_pid)
     t_start = time.time()
     log = lambda msg: print(f"[train {time.time() - t_start:6.0f}s] {msg}", flush=True)  # noqa: E731
     for sig in (signal.SIGTERM, signal.SIGHUP):  # say so in the log when something stops the run
@@ -409,6 +521,8 @@ def main(argv=None) -> int:
     hw = hardware(device)
     log(f"device {hw['device']} ({hw['name']}), {hw['threads']} threads, torch {torch.__version__}")
 
+    datamod.ALLOW_STORE_CATALOG = args.measure_only
+    progress = Progress(args, log)
     if args.labels:
         imageset = datamod.read_labels(args.images_dir, args.labels, args.split)
     else:
@@ -417,6 +531,7 @@ def main(argv=None) -> int:
     if n < 2:
         sys.exit(f"training: need at least 2 images, found {n} ({imageset.description})")
     labels = imageset.label_ids()
+    attrs = imageset.attr_ids() if args.attr_weight > 0 else []
     log(f"data: {imageset.description}")
     side = max(args.size, int(round(args.size * args.cache_scale)))
     t0 = time.time()
@@ -438,15 +553,20 @@ def main(argv=None) -> int:
         init = torch.load(args.init, map_location="cpu")
         embedder.load_state_dict(init["embedder"])
         log(f"embedder weights from {args.init}")
+        if args.init_scorer:
+            scorer.attach(embedder)  # the saved state includes the head copy
+            scorer.load_state_dict(init["scorer"])
+            log(f"scorer weights from {args.init}")
 
     out = os.path.abspath(args.out)
-    signature = {k: v for k, v in vars(args).items() if k not in ("resume", "threads", "log_every", "device", "eval_split")}
+    signature = {k: v for k, v in vars(args).items()
+                 if k not in ("resume", "threads", "log_every", "device", "eval_split", "parent_pid", "nice", "progress_json")}
     signature["images"] = n
     ckpt = Checkpoint(os.path.join(os.path.dirname(out), "." + os.path.basename(out) + ".checkpoint.pt"),
                       signature, args.resume, log)
     t_train = time.time()
-    emb_hist = train_embedder(args, embedder, cache, labels, device, g, log, ckpt)
-    sc_hist = train_scorer(args, embedder, scorer, cache, device, g, log, ckpt)
+    emb_hist = train_embedder(args, embedder, cache, labels, attrs, device, g, log, ckpt, progress)
+    sc_hist = train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress)
     train_seconds = time.time() - t_train
 
     evaluation = None
@@ -491,8 +611,8 @@ def main(argv=None) -> int:
         plot_losses(emb_hist, sc_hist, os.path.join(tmp, "loss.png"))
         S, D = args.size, args.dim
         manifest = {
-            "name": MODEL_NAME,
-            "version": MODEL_VERSION,
+            "name": args.name,
+            "version": args.version,
             "createdAt": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "input": {"size": S, "channels": "RGB", "layout": "NCHW", "dtype": "float32",
                       "resize": "fill", "filter": "bilinear", "alpha": "flatten-white", "orientation": "exif",
@@ -518,6 +638,12 @@ def main(argv=None) -> int:
                 "data": imageset.description,
                 "synthetic": args.synthetic,
                 "labels": labels is not None,
+                "fields": list(imageset.attrs) if attrs else [],
+                "attrWeight": args.attr_weight if attrs else 0,
+                "minutes": args.minutes, "embedderShare": args.embedder_share if args.minutes > 0 else None,
+                "embedderSeconds": emb_hist["seconds"], "scorerSeconds": sc_hist["seconds"],
+                "initScorer": args.init_scorer,
+                "measureOnly": args.measure_only,
                 "epochs": args.epochs, "scorerEpochs": args.scorer_epochs,
                 "steps": len(emb_hist["steps"]), "scorerSteps": len(sc_hist["steps"]),
                 "maxSteps": args.max_steps,
@@ -538,6 +664,9 @@ def main(argv=None) -> int:
         }
         if evaluation is not None:
             manifest["evaluation"] = evaluation
+        if args.manifest_extra:
+            with open(args.manifest_extra, encoding="utf-8") as fhd:
+                manifest["adaptation"] = json.load(fhd)
         with open(os.path.join(tmp, "manifest.json"), "w") as fhd:
             json.dump(manifest, fhd, indent=2)
             fhd.write("\n")
@@ -546,6 +675,8 @@ def main(argv=None) -> int:
     finally:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+    progress.emit("done", out=out, seconds=manifest["training"]["seconds"],
+                  embedderSteps=len(emb_hist["steps"]), scorerSteps=len(sc_hist["steps"]))
     log(f"wrote {out}: embedder.onnx {manifest['files']['embedder']['bytes']} B, scorer.onnx "
         f"{manifest['files']['scorer']['bytes']} B, features {manifest['features']['shape']}, "
         f"final loss embedder {manifest['training']['finalLoss']['embedder']} scorer {manifest['training']['finalLoss']['scorer']}")

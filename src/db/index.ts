@@ -1,6 +1,7 @@
 // The database edge: openDatabase() gives the Database the rest of the service uses, its
 // repositories built over the client, or over a transaction for a unit of work.
 import type pino from 'pino';
+import { adaptationJobRepository } from './adaptation-jobs.js';
 import { catalogReads } from './catalog-reads.js';
 import { catalogWrites } from './catalog-writes.js';
 import { createClient, createPostgresClient, safeHost, type Client } from './client.js';
@@ -20,6 +21,7 @@ import { vectorModelRepository } from './vector-models.js';
 import { searchSessionSettings, vectorSearch } from './vector-search.js';
 
 export type * from './types.js';
+export type { AdaptationJobRow, AdaptationJobUpdate, AdaptationStatus, TrainingImage } from './adaptation-jobs.js';
 export type { CatalogReads, KnownImage, StoredImage, StoredProduct } from './catalog-reads.js';
 export type { ImageRecord, ProductWrite, SavedProduct } from './catalog-writes.js';
 export type { ProductPatch, ProductRecord } from './product-fields.js';
@@ -119,6 +121,7 @@ export function databaseOver(
     replicaCatalog: routedReads(router, catalogReads(clientScope(prisma)), onReplicas.map((r) => r.catalog)),
     models: vectorModelRepository(clientScope(prisma), opts.efSearch, logger),
     modelVersions: modelVersionRepository(clientScope(prisma)),
+    adaptationJobs: adaptationJobRepository(clientScope(prisma)),
     transaction: (work) => prisma.$transaction((tx) => work(repositories(transactionScope(tx)))),
     migrate: async () => {
       const applied = await runMigrations({ connect: client.connectForMigrations, logger, migrationsDir: opts.migrationsDir });

@@ -1,5 +1,6 @@
 // The database edge's typed interface: the Database and the repositories behind it, the only
 // code that touches Prisma or SQL. Nothing here knows about GraphQL or ML runtimes.
+import type { AdaptationJobRepository } from './adaptation-jobs.js';
 import type { CatalogReads } from './catalog-reads.js';
 import type { DatabaseStatus } from './replicas.js';
 import type { CatalogWrites } from './catalog-writes.js';
@@ -83,6 +84,8 @@ export interface Database extends Repositories {
   models: VectorModelRepository;
   /** Model versions: status, re-embedding progress and lease, activation, retirement. */
   modelVersions: ModelVersionRepository;
+  /** Catalog adaptation jobs (src/adapt) and the catalog photos they train on. */
+  adaptationJobs: AdaptationJobRepository;
   /**
    * Runs `work` in one transaction: what it writes through the repositories it is given commits
    * together or not at all. Keep it short (PGlite has one connection).

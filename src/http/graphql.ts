@@ -7,6 +7,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from 'pino';
 import { buildSchema } from 'type-graphql';
+import { AdaptationResolver } from '../resolvers/adaptation-resolver.js';
 import { AdminResolver } from '../resolvers/admin-resolver.js';
 import { CatalogResolver } from '../resolvers/catalog-resolver.js';
 import { ModelResolver } from '../resolvers/model-resolver.js';
@@ -16,7 +17,7 @@ import { HTTP_STATUS, retryAfterSeconds, toClientError } from './client-errors.j
 import { queryLimitsPlugin, type QueryLimits } from './query-limits.js';
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: [SearchResolver, CatalogResolver, AdminResolver, ModelResolver], validate: false });
+  return buildSchema({ resolvers: [SearchResolver, CatalogResolver, AdminResolver, ModelResolver, AdaptationResolver], validate: false });
 }
 
 /** Longest GraphQL document, in tokens: the web page's largest query is a few hundred. */

@@ -56,6 +56,8 @@ export const manifestSchema = z.object({
   }),
   parity: z.string().optional(),
   training: z.record(z.string(), z.unknown()).optional(),
+  /** A catalog adaptation's record (npm run adapt): base model, catalog fingerprint, command. */
+  adaptation: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -72,6 +72,11 @@ export class ModelService implements ActiveModel, ModelWriters {
     return this.active;
   }
 
+  /** The folder of the active model (MODELS_DIR for one recorded before model versions kept folders). */
+  async activeFolder(): Promise<string> {
+    return (await this.db.modelVersions.active())?.path ?? this.opts.modelsDir;
+  }
+
   writers(): ModelEntry[] {
     const others: ModelEntry[] = [];
     for (const [key, { status }] of this.entries) {

@@ -1,3 +1,4 @@
+import type { AdaptationService } from '../adapt/adaptation-service.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import type { AdminService } from '../ingest/admin-service.js';
 import type { ModelService } from '../models/model-service.js';
@@ -12,6 +13,8 @@ export interface Services {
   admin: AdminService;
   /** Model versions: list for all; register, activate, retire for admins. */
   models: ModelService;
+  /** Catalog adaptation jobs; admin-only like `admin`. */
+  adaptation: AdaptationService;
   fetchImageUrl: (url: string) => Promise<Buffer>;
 }
 
