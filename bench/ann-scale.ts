@@ -19,12 +19,11 @@ import path from 'node:path';
 import { Command } from 'commander';
 import pg from 'pg';
 import pino from 'pino';
-import * as vega from 'vega';
-import { compile } from 'vega-lite';
 import { HNSW_EF_CONSTRUCTION, HNSW_M } from '../src/db/vector-models.js';
 import { percentile } from '../src/eval/percentile.js';
 import { seededRandom } from '../src/eval/random.js';
-import { rasterizeSvg, validateImage } from '../src/images/index.js';
+import { validateImage } from '../src/images/index.js';
+import { vegaLitePng } from './chart.js';
 import { loadModels } from '../src/ml/index.js';
 
 const program = new Command()
@@ -450,8 +449,7 @@ async function report(run: Run) {
 }
 
 async function recallLatencyPng(run: Run): Promise<Buffer> {
-  const spec = compile({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  return vegaLitePng({
     title: `Recall@10 vs p50 SQL latency, ${run.rows.toLocaleString('en')} vectors (points: ef_search)`,
     background: 'white',
     width: 520,
@@ -464,13 +462,7 @@ async function recallLatencyPng(run: Run): Promise<Buffer> {
       color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 3, labelLimit: 320 } },
       order: { field: 'efSearch', type: 'quantitative' },
     },
-  }).spec;
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
-  try {
-    return await rasterizeSvg(await view.toSVG(), { scale: 2 });
-  } finally {
-    view.finalize();
-  }
+  });
 }
 
 await main();

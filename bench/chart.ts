@@ -1,7 +1,7 @@
 // Benchmark reports: JSON, Markdown and a grouped bar chart (Vega-Lite → SVG, no canvas → PNG via src/images).
 import { writeFile } from 'node:fs/promises';
 import * as vega from 'vega';
-import { compile } from 'vega-lite';
+import { compile, type TopLevelSpec } from 'vega-lite';
 import { rasterizeSvg } from '../src/images/index.js';
 
 export interface BarChart {
@@ -25,8 +25,7 @@ export async function writeBenchReport(
 }
 
 export async function barChartPng(chart: BarChart): Promise<Buffer> {
-  const spec = compile({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  return vegaLitePng({
     title: chart.title,
     background: 'white',
     width: 160,
@@ -46,8 +45,13 @@ export async function barChartPng(chart: BarChart): Promise<Buffer> {
     },
     // Groups differ by orders of magnitude: each gets its own axis.
     resolve: { scale: { y: 'independent' } },
-  }).spec;
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  });
+}
+
+/** A Vega-Lite spec rendered to a PNG (SVG through src/images: no canvas needed). */
+export async function vegaLitePng(spec: TopLevelSpec): Promise<Buffer> {
+  const compiled = compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...spec }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await rasterizeSvg(await view.toSVG(), { scale: 2 });
   } finally {

@@ -16,11 +16,9 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import sharp from 'sharp';
-import * as vega from 'vega';
-import { compile } from 'vega-lite';
 import { loadConfig } from '../src/config.js';
 import { percentile } from '../src/eval/percentile.js';
-import { rasterizeSvg } from '../src/images/index.js';
+import { vegaLitePng } from './chart.js';
 import { loadModels } from '../src/ml/index.js';
 import { SEARCH_STAGES } from '../src/search/stage-timer.js';
 import { readRecords } from '../src/ingest/sources/files.js';
@@ -361,8 +359,7 @@ async function stageChart(runs: (typeof report)[]): Promise<Buffer> {
       })),
     ),
   );
-  const spec = compile({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  return vegaLitePng({
     title: 'Where a sequential search’s time goes (mean ms per stage)',
     background: 'white',
     width: 480,
@@ -375,12 +372,6 @@ async function stageChart(runs: (typeof report)[]): Promise<Buffer> {
       color: { field: 'stage', type: 'nominal', sort: [...SEARCH_STAGES], legend: { orient: 'bottom', columns: 5 } },
       order: { field: 'order', type: 'quantitative' },
     },
-  }).spec;
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
-  try {
-    return await rasterizeSvg(await view.toSVG(), { scale: 2 });
-  } finally {
-    view.finalize();
-  }
+  });
 }
 process.exit(0);
