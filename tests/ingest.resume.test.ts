@@ -1,37 +1,18 @@
 // A killed ingest (SIGKILL, not a polite stop) continues where it stopped when the same command
 // runs again: the CLI in a child process against each database, a real local store server.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/index.js';
+import { runCli } from './support/cli.js';
 import { productImage } from './support/images.js';
 import { createPostgresDatabase, serviceBackends } from './support/service.js';
 import { FakeStore } from './ingest.store.js';
 
 const PAGES = 6;
 const ROWS = 4;
-
-interface Child {
-  process: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exited: Promise<number | null>;
-}
-
-function runCli(args: string[], env: Record<string, string>): Child {
-  // node itself (not npx), so that SIGKILL reaches the process doing the work.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/ingest.ts', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const result: Child = { process: child, stdout: '', stderr: '', exited: new Promise((resolve) => child.once('exit', resolve)) };
-  child.stdout!.on('data', (d) => (result.stdout += d));
-  child.stderr!.on('data', (d) => (result.stderr += d));
-  return result;
-}
 
 async function waitFor(check: () => boolean, what: string, timeoutMs = 90_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -80,14 +61,14 @@ describe.each(await serviceBackends())('resuming a killed ingest ($name)', (back
   it('continues after SIGKILL without duplicates or lost products', { timeout: 300_000 }, async () => {
     // Page 3 hangs: the first process is killed once pages 1 and 2 are committed.
     store.held.add(store.pageUrl(3, ROWS));
-    const first = runCli(args, env);
+    const first = runCli('ingest.ts', args, env);
     await waitFor(() => /"pagesDone":2\b/.test(first.stderr) || first.process.exitCode !== null, 'two pages done');
     expect(first.process.exitCode, first.stderr).toBeNull();
     first.process.kill('SIGKILL');
     expect(await first.exited).toBeNull();
     store.release();
 
-    const second = runCli(args, env);
+    const second = runCli('ingest.ts', args, env);
     expect(await second.exited, second.stderr).toBe(0);
     const report = JSON.parse(second.stdout);
     expect(report).toMatchObject({ status: 'completed', resumed: true, pagesDone: PAGES, itemsDone: PAGES * ROWS });

@@ -1,7 +1,6 @@
 // A re-embedding killed with SIGKILL (npm run models -- register in a child process) continues
 // where it stopped when the command runs again: the images embedded before the kill are not
 // embedded again, none is missing, and the model ends ready. Both databases.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,29 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/index.js';
 import { openCore } from '../src/service.js';
+import { runCli } from './support/cli.js';
 import { productImage } from './support/images.js';
 import { createPostgresDatabase, serviceBackends } from './support/service.js';
 
 const IMAGES = 16;
-
-interface Child {
-  process: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exited: Promise<number | null>;
-}
-
-function runModelsCli(args: string[], env: Record<string, string>): Child {
-  // node itself (not npx), so that SIGKILL reaches the process doing the work.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/models.ts', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const result: Child = { process: child, stdout: '', stderr: '', exited: new Promise((resolve) => child.once('exit', resolve)) };
-  child.stdout!.on('data', (d) => (result.stdout += d));
-  child.stderr!.on('data', (d) => (result.stderr += d));
-  return result;
-}
 
 /** The pino lines of a child's stderr with this message. */
 const logLines = (stderr: string, msg: string) =>
@@ -93,7 +74,7 @@ describe.each(await serviceBackends())('resuming a killed re-embedding ($name)',
   });
 
   it('continues after SIGKILL without embedding an image twice or missing one', { timeout: 300_000 }, async () => {
-    const first = runModelsCli(['register', copy], env);
+    const first = runCli('models.ts', ['register', copy], env);
     await waitFor(
       () => logLines(first.stderr, 're-embedding progress').some((l) => (l.embedded ?? 0) >= 4) || first.process.exitCode !== null,
       'four images re-embedded',
@@ -115,7 +96,7 @@ describe.each(await serviceBackends())('resuming a killed re-embedding ($name)',
     }
 
     // The dead process's lease is known at once (same machine, its pid is gone).
-    const second = runModelsCli(['register', copy], env);
+    const second = runCli('models.ts', ['register', copy], env);
     expect(await second.exited, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ key, status: 'ready', imagesEmbedded: IMAGES, imagesTotal: IMAGES });
     const [done] = logLines(second.stderr, 're-embedding complete');
