@@ -9,8 +9,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readMigrations } from '../src/db/migrator.js';
 import { loadModels } from '../src/ml/index.js';
 import { ModelService } from '../src/models/model-service.js';
+import { ProductImporter } from '../src/catalog/product-importer.js';
 import { MediaStore } from '../src/storage/media-store.js';
 import { testBackends, type OpenedBackend } from './support/databases.js';
+import { productImage } from './support/images.js';
 
 const MODEL_VERSIONS = '20261130000000_model_versions';
 const migrationsDir = path.resolve('prisma/migrations');
@@ -62,6 +64,48 @@ describe.each(testBackends())('upgrading to model versions on $name', ({ open })
       });
       expect((await models.register('models')).key).toBe(legacy);
       expect((await models.list()).map((m) => m.key).sort()).toEqual([legacy, 'older@0.1'].sort());
+    } finally {
+      await models.close();
+    }
+  });
+
+  it("re-embeds the catalog into MODELS_DIR's model when it replaced the active model's files, then serves only it", { timeout: 180_000 }, async () => {
+    const t = await open();
+    cleanups.push(() => t.cleanup());
+    const media = new MediaStore(t.dataDir);
+    const options = {
+      modelsDir: path.resolve('models'),
+      load: (modelsDir: string) => loadModels({ modelsDir, providers: ['cpu'], batchSize: 4, logger }),
+      imageLimits: { maxPixels: 40_000_000, maxSide: 12_000, maxAspectRatio: 20 },
+      reembed: { batchSize: 2, pauseMs: 0, pauseFactor: 0 },
+      pollMs: 60_000,
+      logger,
+    };
+    let models = await ModelService.open(t.db, media, options);
+    const shipped = models.current().vectorModel.key;
+    const importer = new ProductImporter(t.db, models, media, {
+      imageLimits: options.imageLimits,
+      nearDuplicates: { action: 'link', maxHamming: 16, maxDistance: 0.12 },
+    });
+    for (let i = 1; i <= 3; i++) {
+      await importer.import({ source: 'test', externalId: `p${i}`, title: `P${i}` }, [{ bytes: await productImage(i, { width: 96, height: 96 }) }]);
+    }
+    await models.close();
+    // Before the upgrade: another model (stored before model versions, no folder) served this catalog,
+    // and MODELS_DIR's model was not there yet.
+    const old = 'siamese-cc0@0.9.0';
+    await t.sql(`INSERT INTO vector_models (key, name, version, dim, metric, status) VALUES ($1, 'siamese-cc0', '0.9.0', 128, 'l2', 'ready')`, [old]);
+    await t.sql(`INSERT INTO image_embeddings (image_id, model_key, embedding, features) SELECT image_id, $1, embedding, features FROM image_embeddings WHERE model_key = $2`, [old, shipped]);
+    await t.sql(`DELETE FROM image_embeddings WHERE model_key = $1`, [shipped]);
+    await t.sql(`UPDATE vector_models SET status = 'retired', path = NULL WHERE key = $1`, [shipped]);
+    await t.sql(`UPDATE vector_models SET status = 'active', activated_at = now() WHERE key = $1`, [old]);
+
+    models = await ModelService.open(t.db, media, options);
+    try {
+      expect(models.current().vectorModel.key).toBe(shipped);
+      expect(await t.db.vectors.count(shipped)).toBe(3);
+      expect(await t.db.modelVersions.get(old)).toMatchObject({ status: 'retired' });
+      expect(await t.db.vectors.count(old)).toBe(0);
     } finally {
       await models.close();
     }

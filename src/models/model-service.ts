@@ -201,6 +201,7 @@ export class ModelService implements ActiveModel, ModelWriters {
   private async bootstrap(): Promise<void> {
     let active = await this.db.modelVersions.active();
     const seed = await inspect(this.opts.modelsDir);
+    if (active && this.replacedInPlace(active, seed)) active = await this.upgradeInPlace(active, seed);
     if (!active) {
       // A fresh database: MODELS_DIR's model is its first, active model.
       await this.db.modelVersions.add({
@@ -217,13 +218,7 @@ export class ModelService implements ActiveModel, ModelWriters {
       active = await this.db.modelVersions.active();
       if (!active) throw new Error(`MODELS_DIR's model ${seed.info.key} is registered but not active: activate a model with npm run models -- activate KEY`);
     } else if (active.path === null) {
-      // Registered before model versions: by name@version, which MODELS_DIR must still hold.
-      if (active.key !== `${seed.info.name}@${seed.info.version}`) {
-        throw new Error(
-          `The database's active model ${active.key} was stored before model versions and MODELS_DIR (${this.opts.modelsDir}) holds ${seed.info.key}: ` +
-            `point MODELS_DIR at ${active.key}'s folder once (it is then recorded), then register the new one with npm run models -- register DIR.`,
-        );
-      }
+      // Registered before model versions under name@version, which MODELS_DIR still holds (else: upgradeInPlace).
       await this.db.modelVersions.adopt(active.key, {
         path: this.opts.modelsDir,
         embedderSha256: seed.manifest.files.embedder.sha256,
@@ -239,6 +234,36 @@ export class ModelService implements ActiveModel, ModelWriters {
     this.active = await this.entryOf(active);
     this.entries.get(active.key)!.status = 'active';
     await this.refresh(false);
+  }
+
+  /**
+   * MODELS_DIR now holds another model than the active one, whose files lived there (an upgrade of
+   * the project, or a retrain written over the folder): the active model cannot run any more.
+   */
+  private replacedInPlace(active: ModelRow, seed: Awaited<ReturnType<typeof inspect>>): boolean {
+    if (active.path === null) return active.key !== `${seed.info.name}@${seed.info.version}`;
+    return path.resolve(active.path) === path.resolve(this.opts.modelsDir) && active.embedderSha256 !== seed.manifest.files.embedder.sha256;
+  }
+
+  /**
+   * Re-embeds the catalog into MODELS_DIR's model before serving (resumable like any registration),
+   * makes it active and retires the one whose files are gone: searches must never mix two models.
+   */
+  private async upgradeInPlace(old: ModelRow, seed: Awaited<ReturnType<typeof inspect>>): Promise<ModelRow> {
+    const key = seed.info.key;
+    this.log.warn(
+      { previous: old.key, model: key },
+      `MODELS_DIR now holds ${key} instead of the active model ${old.key}, whose files are gone: re-embedding the catalog into it before serving`,
+    );
+    await this.register(this.opts.modelsDir);
+    const outcome = await this.whenIndexed(key);
+    if (outcome !== null && outcome !== 'done') throw new Error(`re-embedding the catalog into ${key} stopped (${outcome}); start again to resume it`);
+    const activated = await this.db.modelVersions.activate(key);
+    if (!activated.ok) throw new Error(`${key} cannot serve yet: ${activated.missing} catalog image(s) lack its embedding (see the log); start again to retry`);
+    await this.db.modelVersions.retire(old.key);
+    this.unload(old.key);
+    this.log.info({ model: key, retired: old.key }, 'model upgraded in place: the catalog is embedded with the new model');
+    return (await this.db.modelVersions.get(key))!;
   }
 
   /** Reads the statuses; picks up another process's activation; loads models being indexed; resumes orphaned jobs. */
