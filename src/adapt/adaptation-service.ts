@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { AdaptationJobRow, AdaptationStatus, Database } from '../db/index.js';
+import type { AdaptationJobRow, Database } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { preparePlan, removePlan, type AdaptationPlan, type BaseModel } from './adaptation-plan.js';
 import { startTraining, type TrainingProgress, type TrainingRun } from './training-process.js';
@@ -23,21 +23,8 @@ export interface ModelRegistrar {
   activate(key: string): Promise<void>;
 }
 
-export interface AdaptationJobView {
-  id: string;
-  status: AdaptationStatus;
-  minutes: number;
-  progress: number;
-  message: string | null;
-  baseModel: string;
-  catalogFingerprint: string | null;
-  images: number | null;
-  outDir: string | null;
-  modelKey: string | null;
-  startedAt: Date;
-  updatedAt: Date;
-  finishedAt: Date | null;
-}
+/** A job as the faces show it: the row without its lease and step cap. */
+export type AdaptationJobView = Omit<AdaptationJobRow, 'owner' | 'heartbeatAt' | 'maxSteps'>;
 
 export interface AdaptationOptions {
   dataDir: string;
