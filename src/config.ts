@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { VECTOR_STORAGES } from './db/vector-models.js';
 
 // Every setting the service reads, from the environment, validated once at start-up.
 const bool = z
@@ -63,6 +64,9 @@ const schema = z.object({
   // on the shopper-photo set with the shipped model, so off; bench/results/auto-region.md).
   AUTO_REGION: bool.default(false),
   HNSW_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(100),
+  // halfvec: HNSW indexes of 2-byte floats, 68 % of the size at the same recall on 128-d
+  // embeddings (bench/results/ann-scale.md); changing it rebuilds the indexes at start-up.
+  VECTOR_STORAGE: z.enum(VECTOR_STORAGES).default('vector'),
   // Model versions (src/models): re-embedding a registered model's catalog in small batches with a
   // pause after each, so that searches keep their latency (bench/results/reembed-latency.md); how
   // often a process picks up another one's activation and resumes orphaned re-embeddings.

@@ -61,10 +61,13 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
     replicaUrls: config.DATABASE_REPLICA_URLS,
     dataDir,
     efSearch: config.HNSW_EF_SEARCH,
+    vectorStorage: config.VECTOR_STORAGE,
     logger,
   });
   const applied = await db.migrate();
   if (applied.length) logger.info({ applied }, 'database migrations applied');
+  const indexes = await db.modelVersions.syncIndexes();
+  if (indexes.created.length || indexes.dropped.length) logger.info({ ...indexes, storage: config.VECTOR_STORAGE }, 'vector indexes rebuilt for VECTOR_STORAGE');
 
   const media = new MediaStore(mediaRoot);
   const tempFiles = await media.removeStaleTempFiles();

@@ -153,7 +153,7 @@ describe.each(testBackends())('vector search on $name', ({ name, open }) => {
     try {
       const model: VectorModel = { key: 'concurrent', dim: 5, metric: 'cosine' };
       await Promise.all(dbs.map((d) => d.models.ensure(model)));
-      expect((await t.db.models.indexInfo(model))?.name).toBe(indexName(model.key));
+      expect((await t.db.models.indexInfo(model))?.name).toBe(indexName(model.key, 'vector'));
       expect((await t.db.models.list()).filter((m) => m.key === 'concurrent')).toHaveLength(1);
     } finally {
       await Promise.all(dbs.map((d) => d.close()));
@@ -161,8 +161,8 @@ describe.each(testBackends())('vector search on $name', ({ name, open }) => {
   });
 
   it('reports each model index with its HNSW parameters', async () => {
-    expect(await t.db.models.indexInfo(m32)).toEqual({ name: indexName(m32.key), m: 16, efConstruction: 64, efSearch: 100 });
-    expect((await t.db.models.indexInfo(m8))?.name).toBe(indexName(m8.key));
+    expect(await t.db.models.indexInfo(m32)).toEqual({ name: indexName(m32.key, 'vector'), m: 16, efConstruction: 64, efSearch: 100 });
+    expect((await t.db.models.indexInfo(m8))?.name).toBe(indexName(m8.key, 'vector'));
     expect(await t.db.models.indexInfo({ key: 'never-registered', dim: 3, metric: 'l2' })).toBeNull();
     const info = await t.db.serverInfo();
     expect(info.vectorVersion).toMatch(/^0\.(8|9|\d\d)\./);
@@ -173,16 +173,16 @@ describe.each(testBackends())('vector search on $name', ({ name, open }) => {
     const q32 = randomVector(rng(99), 32);
     // 2,500 rows and fresh statistics: the planner picks the index by itself.
     const plan16 = await t.db.vectors.explain({ model: m16, vector: randomVector(rng(97), 16), k: 10 });
-    expect(plan16).toContain(`Index Scan using ${indexName(m16.key)}`);
+    expect(plan16).toContain(`Index Scan using ${indexName(m16.key, 'vector')}`);
     expect(plan16).toContain('Order By: ((embedding)::vector(16) <-> ');
     // The second model's index matches its own search expression and predicate too (its table
     // share is small, so take the alternatives away to see that the index is usable).
     const plan8 = await t.db.vectors.explain({ model: m8, vector: randomVector(rng(98), 8), k: 5 }, forceIndex);
-    expect(plan8).toContain(`Index Scan using ${indexName(m8.key)}`);
+    expect(plan8).toContain(`Index Scan using ${indexName(m8.key, 'vector')}`);
     expect(plan8).toContain('<=>');
     // The 1,000-row model: the index is used once the alternatives are gone.
     expect(await t.db.vectors.explain({ model: m32, vector: q32, k: 10 }, forceIndex)).toContain(
-      `Index Scan using ${indexName(m32.key)}`,
+      `Index Scan using ${indexName(m32.key, 'vector')}`,
     );
     const exact = await t.db.vectors.explain({ model: m32, vector: q32, k: 10, exact: true });
     expect(exact).not.toContain('image_embeddings_hnsw_');
@@ -249,7 +249,7 @@ describe.each(testBackends())('vector search on $name', ({ name, open }) => {
     const q = randomVector(r, 32);
     const query = { model: m32, vector: q, k: 10, filter: { category: ['rare'] } };
     const plan = await t.db.vectors.explain(query, forceIndex);
-    expect(plan).toContain(`Index Scan using ${indexName(m32.key)}`);
+    expect(plan).toContain(`Index Scan using ${indexName(m32.key, 'vector')}`);
     // what the iterative scan saves us from: a plain HNSW scan stops after ef_search=40 rows
     const starved = await t.db.vectors.nearest(query, {
       ...forceIndex,
@@ -288,7 +288,7 @@ describe.each(testBackends())('vector search on $name', ({ name, open }) => {
     const hits = await t.db.vectors.nearest({ model: mip, vector: q, k: 5, exact: true });
     expect(hits.map((h) => h.imageId)).toEqual(bruteForce(c, mip, q, 5).map((h) => h.imageId));
     expect(await t.db.vectors.explain({ model: mip, vector: q, k: 5 }, forceIndex)).toContain(
-      `Index Scan using ${indexName(mip.key)}`,
+      `Index Scan using ${indexName(mip.key, 'vector')}`,
     );
     const ann = await t.db.vectors.nearest({ model: mip, vector: q, k: 5 }, forceIndex);
     expect(ann.map((h) => h.imageId)).toEqual(hits.map((h) => h.imageId));

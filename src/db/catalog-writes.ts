@@ -8,6 +8,7 @@ import { PRODUCT_FIELD_NAMES, PRODUCT_FIELDS, type ProductPatch, type ProductRec
 import type { PlannerStats } from './planner-stats.js';
 import { transactionScope, type Scope } from './scope.js';
 import type { VectorModel } from './types.js';
+import type { VectorStorage } from './vector-models.js';
 import { recordOf } from './catalog-reads.js';
 
 /** A new image of a product, already validated, stored as media and embedded. */
@@ -70,7 +71,7 @@ function differs(row: ProductRow, data: ProductData): boolean {
 
 const keyOf = (source: string, externalId: string) => `${source}\u0000${externalId}`;
 
-export function catalogWrites(scope: Scope, stats: PlannerStats): CatalogWrites {
+export function catalogWrites(scope: Scope, storage: VectorStorage, stats: PlannerStats): CatalogWrites {
   return {
     saveProducts: (model, writes) =>
       scope.atomic(async (tx) => {
@@ -126,7 +127,7 @@ export function catalogWrites(scope: Scope, stats: PlannerStats): CatalogWrites 
         if (creates.length) await tx.product.createMany({ data: creates });
         if (images.length) await tx.productImage.createMany({ data: images });
         const embeddings = writes.flatMap((w) => w.images.map((i) => ({ imageId: i.id, vector: i.vector, features: i.features })));
-        if (embeddings.length) await embeddingRepository(transactionScope(tx), stats).upsert(model, embeddings);
+        if (embeddings.length) await embeddingRepository(transactionScope(tx), storage, stats).upsert(model, embeddings);
         return saved;
       }),
 

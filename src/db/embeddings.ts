@@ -4,7 +4,7 @@ import { base64ToFloat32, float32ToBytes, vectorFromSql, vectorToSql } from './f
 import type { PlannerStats } from './planner-stats.js';
 import type { Scope } from './scope.js';
 import type { VectorModel } from './types.js';
-import { validateModel } from './vector-models.js';
+import { validateModel, type VectorStorage } from './vector-models.js';
 
 export interface EmbeddingInput {
   imageId: string;
@@ -28,10 +28,10 @@ export interface EmbeddingRepository {
 
 const UPSERT_CHUNK = 500;
 
-export function embeddingRepository(scope: Scope, stats: PlannerStats): EmbeddingRepository {
+export function embeddingRepository(scope: Scope, storage: VectorStorage, stats: PlannerStats): EmbeddingRepository {
   return {
     async upsert(model, items) {
-      validateModel(model);
+      validateModel(model, storage);
       // One statement can't update a row twice: the last item for an image wins.
       const unique = [...new Map(items.map((it) => [it.imageId, it])).values()];
       for (let i = 0; i < unique.length; i += UPSERT_CHUNK) {

@@ -17,7 +17,7 @@ import { clientScope, transactionScope, type Scope } from './scope.js';
 import { searchRepository } from './searches.js';
 import { searchSettingsOf, serverInfo, type SearchSettings } from './server-info.js';
 import type { Database, Repositories } from './types.js';
-import { vectorModelRepository } from './vector-models.js';
+import { vectorModelRepository, type VectorStorage } from './vector-models.js';
 import { searchSessionSettings, vectorSearch } from './vector-search.js';
 
 export type * from './types.js';
@@ -33,7 +33,7 @@ export type { ActivateOutcome, ModelRow, ModelStatus, NewModel } from './model-v
 export type { DatabaseStatus } from './replicas.js';
 export { MigrationError } from './migrator.js';
 export { isOutage } from './outages.js';
-export { VectorModelError, indexName } from './vector-models.js';
+export { VECTOR_STORAGES, VectorModelError, indexName, type VectorStorage } from './vector-models.js';
 export { bytesToFloat32, float32ToBytes } from './floats.js';
 
 export interface OpenDatabaseOptions {
@@ -44,6 +44,8 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   /** hnsw.ef_search for ANN searches (HNSW_EF_SEARCH). */
   efSearch: number;
+  /** How the HNSW indexes hold embeddings (VECTOR_STORAGE); default `vector`. */
+  vectorStorage?: VectorStorage;
   logger: pino.Logger;
   /** Folder of <name>/migration.sql; default: this package's prisma/migrations. */
   migrationsDir?: string;
@@ -83,27 +85,28 @@ const replicaStats = (primary: PlannerStats): PlannerStats => ({
 /** The Database over an open client (tests that also need the client's raw connections use it). */
 export function databaseOver(
   client: Client,
-  opts: Pick<OpenDatabaseOptions, 'efSearch' | 'migrationsDir'>,
+  opts: Pick<OpenDatabaseOptions, 'efSearch' | 'migrationsDir' | 'vectorStorage'>,
   logger: pino.Logger,
   replicas: Replica[] = [],
 ): Database {
   const { prisma } = client;
+  const storage = opts.vectorStorage ?? 'vector';
   const stats = plannerStats(prisma, client.kind, logger);
   const settings = searchSettingsOf(prisma, opts.efSearch, logger);
   const repositories = (scope: Scope): Repositories => ({
-    catalog: { ...catalogReads(scope), ...catalogWrites(scope, stats) },
-    vectors: { ...embeddingRepository(scope, stats), ...vectorSearch(scope, stats, settings, client.sessionSettings) },
+    catalog: { ...catalogReads(scope), ...catalogWrites(scope, storage, stats) },
+    vectors: { ...embeddingRepository(scope, storage, stats), ...vectorSearch(scope, storage, stats, settings, client.sessionSettings) },
     searches: searchRepository(scope),
     ingestRuns: ingestRunRepository(scope),
-    nearDuplicates: nearDuplicateRepository(scope, stats),
+    nearDuplicates: nearDuplicateRepository(scope, storage, stats),
   });
   // Lag-tolerant reads: on the replicas in turn, on the primary when none answers.
   const router = replicaRouter(replicas, logger);
   const primary = repositories(clientScope(prisma));
   // What a search reads: the nearest-neighbour SQL, and stored embeddings (re-rank, "more like this").
   const searchReadsOf = (q: Client['prisma'], st: PlannerStats, set: () => Promise<SearchSettings>) => {
-    const { get, count } = embeddingRepository(clientScope(q), st);
-    return { ...vectorSearch(clientScope(q), st, set), get, count };
+    const { get, count } = embeddingRepository(clientScope(q), storage, st);
+    return { ...vectorSearch(clientScope(q), storage, st, set), get, count };
   };
   const onReplicas = replicas.map(({ client: r }) => ({
     catalog: catalogReads(clientScope(r.prisma)),
@@ -119,8 +122,8 @@ export function databaseOver(
     // Searches read from the replicas; embedding writes stay on the primary.
     vectors: { ...primary.vectors, ...searchReads },
     replicaCatalog: routedReads(router, catalogReads(clientScope(prisma)), onReplicas.map((r) => r.catalog)),
-    models: vectorModelRepository(clientScope(prisma), opts.efSearch, logger),
-    modelVersions: modelVersionRepository(clientScope(prisma)),
+    models: vectorModelRepository(clientScope(prisma), storage, opts.efSearch, logger),
+    modelVersions: modelVersionRepository(clientScope(prisma), storage),
     adaptationJobs: adaptationJobRepository(clientScope(prisma)),
     transaction: (work) => prisma.$transaction((tx) => work(repositories(transactionScope(tx)))),
     migrate: async () => {

@@ -5,7 +5,7 @@
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { Scope } from './scope.js';
 import type { VectorModel } from './types.js';
-import { indexDdl, indexName, validateModel, VECTOR_MODEL_LOCK_KEY, VectorModelError } from './vector-models.js';
+import { indexDdl, indexName, validateModel, VECTOR_MODEL_LOCK_KEY, VECTOR_STORAGES, VectorModelError, type VectorStorage } from './vector-models.js';
 
 export type ModelStatus = 'indexing' | 'ready' | 'active' | 'retired';
 
@@ -45,6 +45,11 @@ export interface ModelVersionRepository {
   active(): Promise<ModelRow | null>;
   /** Records a new model, or puts a retired one back to indexing, and creates its HNSW index. */
   add(model: NewModel): Promise<ModelRow>;
+  /**
+   * Gives every model that is not retired its index for this storage and drops its index for the
+   * other one (VECTOR_STORAGE changed since it was built); the index names created and dropped.
+   */
+  syncIndexes(): Promise<{ created: string[]; dropped: string[] }>;
   /** Fills in the folder of a model registered before model versions (its row has no path). */
   adopt(key: string, fields: { path: string; embedderSha256: string; training: Record<string, unknown> | null }): Promise<void>;
   /**
@@ -70,7 +75,7 @@ const COLUMNS = `key, name, version, dim, metric, status, path, embedder_sha256 
 
 const LOCKED = { maxWait: 60_000, timeout: 30 * 60_000 };
 
-export function modelVersionRepository(scope: Scope): ModelVersionRepository {
+export function modelVersionRepository(scope: Scope, storage: VectorStorage): ModelVersionRepository {
   const q = () => scope.q;
   const select = async (where: string, ...params: unknown[]) =>
     q().$queryRawUnsafe<ModelRow[]>(`SELECT ${COLUMNS} FROM vector_models ${where}`, ...params);
@@ -95,7 +100,7 @@ export function modelVersionRepository(scope: Scope): ModelVersionRepository {
     active: async () => (await select(`WHERE status = 'active'`))[0] ?? null,
 
     async add(model) {
-      validateModel(model);
+      validateModel(model, storage);
       await scope.atomic(async (tx) => {
         await lock(tx);
         const [row] = await tx.$queryRaw<{ dim: number; metric: string; status: string }[]>`
@@ -112,10 +117,34 @@ export function modelVersionRepository(scope: Scope): ModelVersionRepository {
         } else if (row.status === 'retired') {
           await tx.$executeRaw`UPDATE vector_models SET status = 'indexing', path = ${model.path} WHERE key = ${model.key}`;
         }
-        await tx.$executeRawUnsafe(indexDdl(model));
+        await tx.$executeRawUnsafe(indexDdl(model, storage));
       }, LOCKED);
       return (await select('WHERE key = $1', model.key))[0]!;
     },
+
+    syncIndexes: () =>
+      scope.atomic(async (tx) => {
+        await lock(tx);
+        const exists = async (name: string) =>
+          (await tx.$queryRaw<{ present: boolean }[]>`SELECT to_regclass(${name}) IS NOT NULL AS present`)[0]!.present;
+        const created: string[] = [];
+        const dropped: string[] = [];
+        const live = await tx.$queryRaw<VectorModel[]>`SELECT key, dim, metric FROM vector_models WHERE status <> 'retired' ORDER BY key`;
+        for (const model of live) {
+          const name = indexName(model.key, storage);
+          if (!(await exists(name))) {
+            validateModel(model, storage);
+            await tx.$executeRawUnsafe(indexDdl(model, storage));
+            created.push(name);
+          }
+          for (const other of VECTOR_STORAGES.filter((s) => s !== storage).map((s) => indexName(model.key, s))) {
+            if (!(await exists(other))) continue;
+            await tx.$executeRawUnsafe(`DROP INDEX ${other}`);
+            dropped.push(other);
+          }
+        }
+        return { created, dropped };
+      }, LOCKED),
 
     async adopt(key, fields) {
       await q().$executeRaw`
@@ -147,7 +176,7 @@ export function modelVersionRepository(scope: Scope): ModelVersionRepository {
         if (!row) throw new VectorModelError(`no vector model ${key}`);
         if (row.status === 'active') return false;
         await tx.$executeRaw`DELETE FROM image_embeddings WHERE model_key = ${key}`;
-        await tx.$executeRawUnsafe(`DROP INDEX IF EXISTS ${indexName(key)}`);
+        for (const s of VECTOR_STORAGES) await tx.$executeRawUnsafe(`DROP INDEX IF EXISTS ${indexName(key, s)}`);
         await tx.$executeRaw`
           UPDATE vector_models SET status = 'retired', reembed_owner = NULL, reembed_heartbeat_at = NULL WHERE key = ${key}`;
         return true;

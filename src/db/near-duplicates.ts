@@ -6,7 +6,7 @@ import { vectorToSql } from './floats.js';
 import type { PlannerStats } from './planner-stats.js';
 import type { Scope } from './scope.js';
 import type { VectorModel } from './types.js';
-import { METRICS } from './vector-models.js';
+import { METRICS, storedType, type VectorStorage } from './vector-models.js';
 
 export interface NearDuplicateProbe {
   phash: string;
@@ -67,7 +67,7 @@ export interface NearDuplicateRepository {
 /** Nearest catalog images looked at per probe: a near-duplicate is among the very closest. */
 const NEIGHBOURS = 10;
 
-export function nearDuplicateRepository(scope: Scope, stats: PlannerStats): NearDuplicateRepository {
+export function nearDuplicateRepository(scope: Scope, storage: VectorStorage, stats: PlannerStats): NearDuplicateRepository {
   const { q } = scope;
   return {
     async find(model, probes, limits) {
@@ -76,17 +76,17 @@ export function nearDuplicateRepository(scope: Scope, stats: PlannerStats): Near
       // the catalog, batch after batch), so the planner needs fresh statistics to use it.
       await stats.fresh();
       const operator = Prisma.raw(METRICS[model.metric].operator);
-      const dim = Prisma.raw(String(model.dim));
+      const type = Prisma.raw(storedType(storage, model.dim));
       return q.$queryRaw<NearDuplicateMatch[]>`
         SELECT DISTINCT ON (q.i) (q.i - 1)::int AS probe, n.image_id::text AS "imageId", p.product_id::text AS "productId",
                bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64))::int AS hamming, n.distance
         FROM unnest(${probes.map((p) => p.phash)}::text[], ${probes.map((p) => vectorToSql(p.vector, model.dim))}::text[])
              WITH ORDINALITY AS q(h, v, i)
         CROSS JOIN LATERAL (
-          SELECT e.image_id, (e.embedding::vector(${dim}) ${operator} q.v::vector(${dim}))::float8 AS distance
+          SELECT e.image_id, (e.embedding::${type} ${operator} q.v::${type})::float8 AS distance
           FROM image_embeddings e
           WHERE e.model_key = ${model.key}
-          ORDER BY e.embedding::vector(${dim}) ${operator} q.v::vector(${dim})
+          ORDER BY e.embedding::${type} ${operator} q.v::${type}
           LIMIT ${NEIGHBOURS}
         ) n
         JOIN product_images p ON p.id = n.image_id

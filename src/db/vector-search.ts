@@ -8,7 +8,7 @@ import { productFilterSql } from './product-filter.js';
 import type { Scope } from './scope.js';
 import type { SearchSettings } from './server-info.js';
 import type { NearestHit, NearestQuery } from './types.js';
-import { METRICS, validateModel } from './vector-models.js';
+import { METRICS, storedType, validateModel, type VectorStorage } from './vector-models.js';
 
 /** Rows fetched per product wanted, before de-duplicating products with several images. */
 const OVERFETCH = 4;
@@ -24,15 +24,15 @@ function conditions(q: NearestQuery): Prisma.Sql[] {
 }
 
 /** The search statement: the index expression, the model's partial-index predicate, the filters. */
-export function nearestSql(q: NearestQuery, limit: number): Prisma.Sql {
-  validateModel(q.model);
-  const dim = Prisma.raw(String(q.model.dim));
+export function nearestSql(q: NearestQuery, limit: number, storage: VectorStorage): Prisma.Sql {
+  validateModel(q.model, storage);
+  const type = Prisma.raw(storedType(storage, q.model.dim));
   const op = Prisma.raw(METRICS[q.model.metric].operator);
   const vec = vectorToSql(q.vector, q.model.dim);
   const where = [Prisma.sql`e.model_key = ${q.model.key}`, ...conditions(q)];
   return Prisma.sql`
     SELECT e.image_id::text AS "imageId", i.product_id::text AS "productId",
-           e.embedding::vector(${dim}) ${op} ${vec}::vector(${dim}) AS distance
+           e.embedding::${type} ${op} ${vec}::${type} AS distance
     FROM image_embeddings e
     JOIN product_images i ON i.id = e.image_id
     JOIN products p ON p.id = i.product_id
@@ -101,6 +101,7 @@ export interface VectorSearch {
 
 export function vectorSearch(
   scope: Scope,
+  storage: VectorStorage,
   stats: PlannerStats,
   settings: () => Promise<SearchSettings>,
   sessionSettings: Record<string, string> = {},
@@ -119,14 +120,14 @@ export function vectorSearch(
       const first = settingsFor(q, fetch, s);
       if (first.every(([name, value]) => sessionSettings[name] === value)) {
         // The connection's own settings are this search's: one statement, no transaction.
-        const { hits, complete } = bestPerProduct(await scope.q.$queryRaw<NearestHit[]>(nearestSql(q, fetch)), q.k, fetch);
+        const { hits, complete } = bestPerProduct(await scope.q.$queryRaw<NearestHit[]>(nearestSql(q, fetch, storage)), q.k, fetch);
         if (complete) return hits;
         fetch = Math.min(MAX_FETCH, fetch * OVERFETCH);
       }
       return scope.atomic(async (tx) => {
         await applySettings(tx, first);
         for (;;) {
-          const { hits, complete } = bestPerProduct(await tx.$queryRaw<NearestHit[]>(nearestSql(q, fetch)), q.k, fetch);
+          const { hits, complete } = bestPerProduct(await tx.$queryRaw<NearestHit[]>(nearestSql(q, fetch, storage)), q.k, fetch);
           if (complete) return hits;
           fetch = Math.min(MAX_FETCH, fetch * OVERFETCH);
         }
@@ -138,7 +139,7 @@ export function vectorSearch(
       const fetch = firstFetch(q.k);
       return scope.atomic(async (tx) => {
         await applySettings(tx, settingsFor(q, fetch, s));
-        const rows = await tx.$queryRaw<Record<string, string>[]>(Prisma.sql`EXPLAIN (COSTS OFF) ${nearestSql(q, fetch)}`);
+        const rows = await tx.$queryRaw<Record<string, string>[]>(Prisma.sql`EXPLAIN (COSTS OFF) ${nearestSql(q, fetch, storage)}`);
         return rows.map((r) => Object.values(r)[0]).join('\n');
       }, TX_OPTIONS);
     },

@@ -39,6 +39,8 @@ export interface OpenedBackend {
   url?: string;
   /** A fresh temp folder (the embedded database lives in <dataDir>/pgdata). */
   dataDir: string;
+  /** Another Database over the same connection with other settings (closed with this one, never by itself). */
+  over(opts: Partial<Pick<OpenDatabaseOptions, 'efSearch' | 'vectorStorage'>>): Database;
   cleanup(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ async function openWithSql(opts: Pick<OpenDatabaseOptions, 'url' | 'dataDir' | '
   let conn: Promise<SqlConnection> | undefined;
   return {
     db,
+    over: (other: Partial<Pick<OpenDatabaseOptions, 'efSearch' | 'vectorStorage'>>) => databaseOver(client, { ...opts, ...other }, logger),
     sql: async <T,>(query: string, params?: unknown[]) => (await (conn ??= client.connectForMigrations())).query<T>(query, params),
     async close() {
       if (conn) await (await conn).release();
@@ -140,7 +143,7 @@ async function openEmbedded(opts: OpenOptions = {}): Promise<OpenedBackend> {
   const template = await pgliteTemplate();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'vps-test-'));
   await cp(template, path.join(dataDir, 'pgdata'), { recursive: true });
-  const { db, sql, close } = await openWithSql({ dataDir, efSearch: opts.efSearch ?? 100, migrationsDir: opts.migrationsDir });
+  const { db, sql, over, close } = await openWithSql({ dataDir, efSearch: opts.efSearch ?? 100, migrationsDir: opts.migrationsDir });
   try {
     if (opts.migrate !== false) await db.migrate();
   } catch (err) {
@@ -151,6 +154,7 @@ async function openEmbedded(opts: OpenOptions = {}): Promise<OpenedBackend> {
   return {
     db,
     sql,
+    over,
     dataDir,
     async cleanup() {
       await close();
@@ -187,7 +191,7 @@ async function openPostgres(opts: OpenOptions = {}): Promise<OpenedBackend> {
     await drop();
     throw new Error(`cannot open test database on ${redact(url)}: ${(err as Error).message}`, { cause: err });
   }
-  const { db, sql, close } = opened;
+  const { db, sql, over, close } = opened;
   try {
     if (opts.migrate !== false) await db.migrate();
   } catch (err) {
@@ -198,6 +202,7 @@ async function openPostgres(opts: OpenOptions = {}): Promise<OpenedBackend> {
   return {
     db,
     sql,
+    over,
     url,
     dataDir,
     async cleanup() {
