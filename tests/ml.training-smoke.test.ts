@@ -23,8 +23,10 @@ afterAll(async () => {
 describe.runIf(hasTorch)('training smoke test', () => {
   it('trains 2 steps on 6 generated images and exports a model loadModels accepts', { timeout: 300_000 }, async () => {
     const images = await mkdtemp(path.join(tmpdir(), 'ml-train-images-'));
-    const out = path.join(await mkdtemp(path.join(tmpdir(), 'ml-train-out-')), 'models');
-    dirs.push(images, path.dirname(out));
+    // --out inside a folder that does not exist yet (the checkpoint next to it needs it too).
+    const outRoot = await mkdtemp(path.join(tmpdir(), 'ml-train-out-'));
+    const out = path.join(outRoot, 'not-yet', 'models');
+    dirs.push(images, outRoot);
     for (let i = 0; i < 6; i++) await writeFile(path.join(images, `product-${i}.${i % 2 ? 'jpg' : 'png'}`), await productImage(200 + i, { format: i % 2 ? 'jpeg' : 'png' }));
 
     const args = ['-m', 'training.train', '--images-dir', images, '--epochs', '1', '--max-steps', '2', '--batch-size', '4',

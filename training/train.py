@@ -218,6 +218,8 @@ class Checkpoint:
     def __init__(self, path: str, signature: dict, resume: bool, log):
         self.path, self.signature, self.log = path, signature, log
         self.state = {}
+        # --out's parent may not exist yet: found missing only at the first epoch's end, it lost that epoch.
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         if resume and os.path.exists(path):
             state = torch.load(path, map_location="cpu")
             if state.get("signature") == signature:
