@@ -59,6 +59,11 @@ export class ProductImporter {
     const [images, nearDuplicates] = await Promise.all([this.db.catalog.imagesBySha256(shas), this.db.nearDuplicates.known(shas)]);
     const pending = sortByHash(items, { images, nearDuplicates });
     const fresh = pending.flat().filter((p): p is FreshImage => p.kind === 'fresh');
+    const render = (images: FreshImage[]) => this.renditions.save(images.map((f) => ({ key: f.id, image: f.prepared.image })));
+    // When near-duplicates are linked every fresh image is stored: its renditions (sharp, on
+    // libuv's threads) are made while the embedder (onnxruntime's threads) runs, not after it.
+    const early = policy.action === 'link' ? render(fresh) : null;
+    early?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
     const [active, ...others] = this.models.writers();
     const embeddings = await active!.models.embed(fresh.map((f) => ({ image: f.prepared.image })));
     const vectorOf = new Map(fresh.map((f, i) => [f.id, embeddings[i]!]));
@@ -66,7 +71,7 @@ export class ProductImporter {
 
     const stored = fresh.filter((f) => near.get(f.id)?.action !== 'skipped');
     const otherEmbeddings = await Promise.all(others.map((o) => o.models.embed(stored.map((f) => ({ image: f.prepared.image })))));
-    const mediaPaths = await this.renditions.save(stored.map((f) => ({ key: f.id, image: f.prepared.image })));
+    const mediaPaths = await (early ?? render(stored));
     const writes: ProductWrite[] = items.map((item, i) => ({
       product: item.product,
       images: pending[i]!.flatMap((p): ImageRecord[] => {

@@ -3,6 +3,13 @@ import { firstLine, ImageError } from './errors.js';
 import type { ValidatedImage } from './types.js';
 import { openImage } from './validate.js';
 
+/**
+ * libwebp's effort (0-6): 2 encodes a third faster than the default 4 for 4 % more bytes
+ * (measured on myntra's 224 px photos: 7.6 vs 11.7 ms per image for both renditions); encoding
+ * is the largest CPU cost of an ingest.
+ */
+const RENDITION_EFFORT = 2;
+
 export interface RenderMediaOptions {
   /** Longest side of the display rendition (default 800; never enlarged). */
   displaySize?: number;
@@ -31,7 +38,7 @@ export async function renderMedia(image: ValidatedImage, opts: RenderMediaOption
     base
       .clone()
       .resize(size, size, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality, effort: 4 })
+      .webp({ quality, effort: RENDITION_EFFORT })
       .toBuffer();
   try {
     const [display, thumbnail] = await Promise.all([render(displaySize, 82), render(thumbnailSize, 75)]);
