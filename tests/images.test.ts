@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { toTensor } from '../src/ml/preprocess.js';
 import { describe, expect, it } from 'vitest';
 import {
   hammingDistance,
@@ -68,6 +69,25 @@ describe('validateImage', () => {
     // Right magic bytes, garbage after them.
     const garbage = Buffer.concat([jpeg.subarray(0, 4), randomBytes(2000, 7)]);
     await rejects(validateImage(garbage, { maxPixels: MAX }), 'BAD_IMAGE');
+  });
+
+  it('with decode: false checks the header only; preprocessing then refuses the bad pixels as BAD_IMAGE', async () => {
+    // A search query is decoded once, by preprocessing: corrupt data must still end as BAD_IMAGE.
+    const spec = { size: 32, scale: 255, mean: [0, 0, 0], std: [1, 1, 1] };
+    for (const format of ['jpeg', 'png', 'webp', 'gif', 'avif'] as const) {
+      const cut = truncated(await productImage(4, { format }), format === 'jpeg' ? 0.5 : 0.6);
+      // Refused at the header (a WebP cut there) or by preprocessing; never accepted.
+      const search = validateImage(cut, { maxPixels: MAX, decode: false }).then((image) => toTensor(image, spec));
+      await rejects(search, 'BAD_IMAGE');
+    }
+    // A JPEG cut in its scan data has a sound header: only the decode finds it.
+    const cutJpeg = truncated(await productImage(4, { format: 'jpeg' }), 0.5);
+    const headerOnly = await validateImage(cutJpeg, { maxPixels: MAX, decode: false });
+    expect([headerOnly.format, headerOnly.width]).toEqual(['jpeg', 256]);
+    await rejects(toTensor(headerOnly, spec), 'BAD_IMAGE');
+    // The header checks still apply.
+    await rejects(validateImage(hugePng(), { maxPixels: MAX, decode: false }), 'IMAGE_TOO_LARGE');
+    await rejects(validateImage(randomBytes(), { maxPixels: MAX, decode: false }), 'UNSUPPORTED_IMAGE_TYPE');
   });
 
   it('refuses images over the pixel limit as IMAGE_TOO_LARGE, from the header', async () => {

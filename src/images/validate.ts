@@ -30,6 +30,12 @@ export interface ValidateImageOptions {
   maxSide?: number;
   /** Largest accepted ratio of the longer side to the shorter one. */
   maxAspectRatio?: number;
+  /**
+   * Decode every pixel now, so that corrupt or truncated data fails here (default true). false:
+   * header checks only, for a caller that decodes the whole image next anyway (a search query's
+   * preprocessing, which reports such data as BAD_IMAGE itself): the image is not decoded twice.
+   */
+  decode?: boolean;
 }
 
 /** Opens validated bytes with sharp: orientation from EXIF applied, first frame only. */
@@ -66,24 +72,27 @@ export async function validateImage(bytes: Uint8Array, opts: ValidateImageOption
   if (!meta.width || !meta.height) throw new ImageError('BAD_IMAGE', 'The image has no dimensions.');
   // Checked from the header so that a decompression bomb is refused without decoding it.
   checkDimensions(meta.width, meta.height, opts);
+  if (opts.decode !== false) await decodeAll(buf, format, opts.maxPixels);
 
+  const width = meta.autoOrient?.width ?? meta.width;
+  const height = meta.autoOrient?.height ?? meta.height;
+  return { bytes: buf, format, width, height, sha256: createHash('sha256').update(buf).digest('hex') };
+}
+
+async function decodeAll(buf: Buffer, format: ImageFormat, maxPixels: number): Promise<void> {
   // Decode every pixel once (shrink-on-load keeps it cheap) so truncated or corrupt data fails here.
   try {
-    await sharp(buf, { limitInputPixels: opts.maxPixels, failOn: 'error' })
+    await sharp(buf, { limitInputPixels: maxPixels, failOn: 'error' })
       .resize(64, 64, { fit: 'inside' })
       .raw()
       .toBuffer();
   } catch (err) {
     const msg = firstLine(err);
     if (/pixel limit/i.test(msg)) {
-      throw new ImageError('IMAGE_TOO_LARGE', `The image exceeds the limit of ${opts.maxPixels} pixels.`);
+      throw new ImageError('IMAGE_TOO_LARGE', `The image exceeds the limit of ${maxPixels} pixels.`);
     }
     throw new ImageError('BAD_IMAGE', `The ${format.toUpperCase()} image is corrupt or truncated: ${msg}`);
   }
-
-  const width = meta.autoOrient?.width ?? meta.width;
-  const height = meta.autoOrient?.height ?? meta.height;
-  return { bytes: buf, format, width, height, sha256: createHash('sha256').update(buf).digest('hex') };
 }
 
 function checkDimensions(width: number, height: number, opts: ValidateImageOptions): void {

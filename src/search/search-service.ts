@@ -217,7 +217,8 @@ export class SearchService {
       if (!stored) throw new AppError('NOT_FOUND', 'That product has no embedding with the current model yet.');
       return { ...stored, imageHash: null, region: null, autoRegion: false };
     }
-    const image = await timer.time('decode', () => validateImage(source.bytes, this.options.imageLimits));
+    // Header checks only: preprocessing decodes every pixel next and codes bad data BAD_IMAGE.
+    const image = await timer.time('decode', () => validateImage(source.bytes, { ...this.options.imageLimits, decode: false }));
     // No region asked for: the service may find where the product is (a photo is mostly background).
     const proposed =
       !request.region && (request.autoRegion ?? this.options.autoRegion ?? false) ? await timer.time('preprocess', () => proposeRegion(image)) : null;

@@ -5,7 +5,7 @@
 /** The stages of a search, in the order they run. */
 export const SEARCH_STAGES = [
   'upload', // reading the uploaded (or fetched) image bytes
-  'decode', // type sniffing, header checks and a full decode (validateImage)
+  'decode', // type sniffing and header checks (validateImage; the pixels are decoded in preprocess)
   'preprocess', // crop, resize, normalise into the model's input tensor
   'queue', // waiting for a slot (load shedder) and for a model run (micro-batcher)
   'embed', // the embedder run the query was part of
