@@ -73,7 +73,7 @@ describe('validateImage', () => {
 
   it('with decode: false checks the header only; preprocessing then refuses the bad pixels as BAD_IMAGE', async () => {
     // A search query is decoded once, by preprocessing: corrupt data must still end as BAD_IMAGE.
-    const spec = { size: 32, scale: 255, mean: [0, 0, 0], std: [1, 1, 1] };
+    const spec = { size: 32, scale: 255, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
     for (const format of ['jpeg', 'png', 'webp', 'gif', 'avif'] as const) {
       const cut = truncated(await productImage(4, { format }), format === 'jpeg' ? 0.5 : 0.6);
       // Refused at the header (a WebP cut there) or by preprocessing; never accepted.

@@ -91,7 +91,7 @@ export function databaseOver(
 ): Database {
   const { prisma } = client;
   const storage = opts.vectorStorage ?? 'vector';
-  const stats = plannerStats(prisma, client.kind, logger);
+  const stats = plannerStats(prisma, logger);
   const settings = searchSettingsOf(prisma, opts.efSearch, logger);
   const repositories = (scope: Scope): Repositories => ({
     catalog: { ...catalogReads(scope), ...catalogWrites(scope, storage, stats) },

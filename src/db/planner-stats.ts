@@ -1,10 +1,11 @@
 // The one ANALYZE policy. Without fresh planner statistics the planner may skip the HNSW index
-// (searches and near-duplicate lookups alike), and PGlite never runs autovacuum. Before a read
-// that needs the index: ANALYZE when many embeddings were written through this Database since
-// the last one (200, and 10% of what had been written then), or, on the embedded database
-// (checked every 10 s), when pg_stat_user_tables says the searched tables changed a lot.
+// (searches and near-duplicate lookups alike). PGlite never runs autovacuum, and a Postgres server
+// may not either (autovacuum = off), while the writes may come from another process (an ingest
+// CLI, another API process re-embedding). Before a read that needs the index: ANALYZE when many
+// embeddings were written through this Database since the last one (200, and 10% of what had been
+// written then), or (checked at the first read, then every 10 s) when pg_stat_user_tables says the
+// searched tables changed a lot since their last ANALYZE, whoever changed them.
 import type pino from 'pino';
-import type { DatabaseKind } from './types.js';
 import type { Queryable } from './scope.js';
 
 const SEARCHED_TABLES = ['products', 'product_images', 'image_embeddings'];
@@ -34,7 +35,7 @@ export interface PlannerStats {
   analyze(reason: string): Promise<void>;
 }
 
-export function plannerStats(q: Queryable, kind: DatabaseKind, logger: pino.Logger): PlannerStats {
+export function plannerStats(q: Queryable, logger: pino.Logger): PlannerStats {
   let written = 0;
   let writtenAtAnalyze = 0;
   let lastStatsCheck = 0;
@@ -56,7 +57,7 @@ export function plannerStats(q: Queryable, kind: DatabaseKind, logger: pino.Logg
     async fresh() {
       if (analyzing) return analyzing;
       if (written - writtenAtAnalyze >= Math.max(MIN_WRITTEN, writtenAtAnalyze * WRITTEN_GROWTH)) return run('embeddings written');
-      if (kind === 'embedded' && Date.now() - lastStatsCheck > STATS_CHECK_MS) {
+      if (Date.now() - lastStatsCheck > STATS_CHECK_MS) {
         lastStatsCheck = Date.now();
         const stale = await staleTables(q);
         if (stale.length) return run(`changed: ${stale.join(', ')}`);
