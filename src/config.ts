@@ -7,7 +7,7 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const schema = z.object({
+const fields = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: z.url().optional(),
@@ -43,11 +43,10 @@ const schema = z.object({
   // Hardening (issue 13): bounded work per request, load shedding, rate limits, timeouts.
   QUERY_MAX_COST: z.coerce.number().int().min(1).default(5000),
   QUERY_MAX_SEARCHES: z.coerce.number().int().min(1).max(100).default(4),
-  // Searches at once: enough that the embedder's micro-batches fill and database round trips
-  // overlap (8 per core; one per core left 32 clients at 2.9 searches/s, bench/results/search-speed.md);
-  // as many waiting, each for SEARCH_MAX_QUEUE_WAIT_MS at most.
-  SEARCH_MAX_CONCURRENT: z.coerce.number().int().min(1).max(256).default(8 * availableParallelism()),
-  SEARCH_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(8 * availableParallelism()),
+  // Searches at once, and as many waiting (each for SEARCH_MAX_QUEUE_WAIT_MS at most); defaults
+  // per database in searchSlotsPerCore below.
+  SEARCH_MAX_CONCURRENT: z.coerce.number().int().min(1).max(256).optional(),
+  SEARCH_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).optional(),
   SEARCH_MAX_QUEUE_WAIT_MS: z.coerce.number().int().min(1).default(500),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
   // Behind a load balancer the connecting address is the balancer's: trust this many proxy hops (or
@@ -98,10 +97,25 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/**
+ * Search slots per core when SEARCH_MAX_CONCURRENT / SEARCH_MAX_QUEUE are not set. Postgres: 8,
+ * so that the embedder's micro-batches fill and database round trips overlap (one per core left
+ * 32 clients at 2.9 searches/s, bench/results/search-speed.md). The embedded database runs every
+ * query on the event loop's own thread, where more searches at once only wait behind each other:
+ * 1 (with 8, 4× overload left requests unanswered after 30 s, bench/results/attack.md).
+ */
+const searchSlotsPerCore = (databaseUrl: string | undefined) => (databaseUrl ? 8 : 1);
+
+const schema = fields.transform((c) => ({
+  ...c,
+  SEARCH_MAX_CONCURRENT: c.SEARCH_MAX_CONCURRENT ?? searchSlotsPerCore(c.DATABASE_URL) * availableParallelism(),
+  SEARCH_MAX_QUEUE: c.SEARCH_MAX_QUEUE ?? searchSlotsPerCore(c.DATABASE_URL) * availableParallelism(),
+}));
+
 export type Config = z.infer<typeof schema>;
 
 /** Every environment variable the service reads; the README's settings table lists each (tests/docs.readme.test.ts). */
-export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof Config)[];
+export const CONFIG_VARIABLES = Object.keys(fields.shape) as (keyof Config)[];
 
 /** The limits an image must keep to be decoded (src/images validateImage). */
 export function imageLimits(config: Config): { maxPixels: number; maxSide: number; maxAspectRatio: number } {

@@ -1,7 +1,9 @@
 // The bounded queue in front of the searches (src/search/load-shedder.ts) and the database's
 // outage classification (src/db/outages.ts): the two decisions behind 503 OVERLOADED and 503
 // DATABASE_UNAVAILABLE, checked without a server.
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { isOutage } from '../src/db/outages.js';
 import { AppError } from '../src/errors.js';
 import { LoadShedder } from '../src/search/load-shedder.js';
@@ -67,5 +69,17 @@ describe('isOutage', () => {
     ]) {
       expect(isOutage(error), JSON.stringify(error)).toBe(false);
     }
+  });
+});
+
+describe('search slots from the configuration', () => {
+  it('defaults to 8 per core on Postgres and 1 per core on the embedded database; set values win', () => {
+    const cores = availableParallelism();
+    const pg = loadConfig({ DATABASE_URL: 'postgresql://db/shop' });
+    expect([pg.SEARCH_MAX_CONCURRENT, pg.SEARCH_MAX_QUEUE]).toEqual([8 * cores, 8 * cores]);
+    const embedded = loadConfig({});
+    expect([embedded.SEARCH_MAX_CONCURRENT, embedded.SEARCH_MAX_QUEUE]).toEqual([cores, cores]);
+    const set = loadConfig({ SEARCH_MAX_CONCURRENT: '3', SEARCH_MAX_QUEUE: '0' });
+    expect([set.SEARCH_MAX_CONCURRENT, set.SEARCH_MAX_QUEUE]).toEqual([3, 0]);
   });
 });
