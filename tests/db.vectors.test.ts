@@ -326,7 +326,13 @@ describe.each(testBackends())('vector search on $name', ({ name, open }) => {
     await flushed();
     expect(await t.db.staleTables()).toEqual([]);
     await seed(t, m8, 300, 5, { imagesPerProduct: () => 2 });
-    await flushed();
+    // Postgres shows the writing connections' counts once each of them flushes (within a second or so).
+    const modified = async () => {
+      await flushed();
+      const [row] = await t.sql<{ n: number }>(`SELECT n_mod_since_analyze::int AS n FROM pg_stat_user_tables WHERE relname = 'image_embeddings'`);
+      return row!.n;
+    };
+    await expect.poll(modified, { timeout: 15_000, interval: 250 }).toBeGreaterThanOrEqual(600);
     expect(await t.db.staleTables()).toEqual(expect.arrayContaining(['product_images', 'image_embeddings']));
     // A second Database (another process, say) has written nothing itself: it must still see the change.
     await t.over({}).vectors.nearest({ model: m8, vector: randomVector(rng(31), 8), k: 3 }); // analyzes first
