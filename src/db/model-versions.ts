@@ -122,29 +122,30 @@ export function modelVersionRepository(scope: Scope, storage: VectorStorage): Mo
       return (await select('WHERE key = $1', model.key))[0]!;
     },
 
-    syncIndexes: () =>
-      scope.atomic(async (tx) => {
-        await lock(tx);
-        const exists = async (name: string) =>
-          (await tx.$queryRaw<{ present: boolean }[]>`SELECT to_regclass(${name}) IS NOT NULL AS present`)[0]!.present;
-        const created: string[] = [];
-        const dropped: string[] = [];
+    async syncIndexes() {
+      // What to change, read without the lock: a start-up with nothing to change must not wait on
+      // another process's registration (its CREATE INDEX holds the lock for minutes at scale).
+      const changes = async (tx: Scope['q']) => {
         const live = await tx.$queryRaw<VectorModel[]>`SELECT key, dim, metric FROM vector_models WHERE status <> 'retired' ORDER BY key`;
-        for (const model of live) {
-          const name = indexName(model.key, storage);
-          if (!(await exists(name))) {
-            validateModel(model, storage);
-            await tx.$executeRawUnsafe(indexDdl(model, storage));
-            created.push(name);
-          }
-          for (const other of VECTOR_STORAGES.filter((s) => s !== storage).map((s) => indexName(model.key, s))) {
-            if (!(await exists(other))) continue;
-            await tx.$executeRawUnsafe(`DROP INDEX ${other}`);
-            dropped.push(other);
-          }
+        const names = await tx.$queryRaw<{ name: string }[]>`SELECT indexname AS name FROM pg_indexes WHERE tablename = 'image_embeddings'`;
+        const present = new Set(names.map((r) => r.name));
+        return {
+          create: live.filter((m) => !present.has(indexName(m.key, storage))),
+          drop: live.flatMap((m) => VECTOR_STORAGES.filter((s) => s !== storage).map((s) => indexName(m.key, s))).filter((n) => present.has(n)),
+        };
+      };
+      if (Object.values(await changes(q())).every((list) => list.length === 0)) return { created: [], dropped: [] };
+      return scope.atomic(async (tx) => {
+        await lock(tx);
+        const { create, drop } = await changes(tx);
+        for (const model of create) {
+          validateModel(model, storage);
+          await tx.$executeRawUnsafe(indexDdl(model, storage));
         }
-        return { created, dropped };
-      }, LOCKED),
+        for (const name of drop) await tx.$executeRawUnsafe(`DROP INDEX ${name}`);
+        return { created: create.map((m) => indexName(m.key, storage)), dropped: drop };
+      }, LOCKED);
+    },
 
     async adopt(key, fields) {
       await q().$executeRaw`
