@@ -24,6 +24,7 @@ import { hostileCorpus, hostileMaterial } from '../tests/support/hostile.js';
 import { productImage, distort } from '../tests/support/images.js';
 import { classify, forEachConcurrently, sendRaw } from '../tests/support/raw-http.js';
 import { writeBenchReport } from './chart.js';
+import { stageMeans, stageTotals } from './stage-metrics.js';
 
 const program = new Command()
   .option('--hostile <n>', 'hostile requests', '10000')
@@ -38,6 +39,7 @@ const program = new Command()
     'embedded',
   )
   .option('--out <prefix>', 'report prefix', 'bench/results/attack')
+  .option('--cpu-prof <dir>', "write the server's CPU profile (V8 .cpuprofile) into this folder")
   .parse();
 const opts = program.opts<{
   hostile: string;
@@ -46,6 +48,7 @@ const opts = program.opts<{
   factor: string;
   database: string;
   out: string;
+  cpuProf?: string;
 }>();
 
 const QUERY = 'query($i: Upload) { similarProducts(image: $i, topK: 10) { id items { rank product { id title } } } }';
@@ -72,11 +75,12 @@ async function startServer(
     ML_PROVIDERS: 'cpu',
     DEMO_CATALOG: process.env.DEMO_CATALOG ?? 'drawn',
     RATE_LIMIT_PER_MINUTE: '0',
-    // As the Dockerfile sets it: fewer glibc malloc arenas, less memory kept after bursts of image work.
-    MALLOC_ARENA_MAX: '2',
+    // As the Dockerfile and `npm start` set it: fewer glibc malloc arenas, less memory kept after
+    // bursts of image work (MALLOC_ARENA_MAX= in this script's environment: glibc's default).
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
     LOG_LEVEL: 'warn',
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []), '--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, ...config, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -93,6 +97,17 @@ async function startServer(
   // Keep reading its logs so that a full pipe never blocks it.
   child.stdout!.resume();
   return { child, url, config };
+}
+
+/** Where the server's memory is, from its /metrics (prom-client's process and Node.js gauges), in MB. */
+async function memoryParts(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    heapUsedMb: round(gauge('nodejs_heap_size_used_bytes') / 2 ** 20),
+    heapTotalMb: round(gauge('nodejs_heap_size_total_bytes') / 2 ** 20),
+    externalMb: round(gauge('nodejs_external_memory_bytes') / 2 ** 20),
+  };
 }
 
 /** One search by upload; its status and latency. */
@@ -146,6 +161,7 @@ try {
   for (const q of queries) await searchOnce(url, q);
   await sleep(3000);
   const baselineMb = rssMb(pid);
+  const parts: Record<string, Record<string, number>> = { baseline: await memoryParts(url) };
 
   // 1. Hostile requests.
   phase = 'hostile';
@@ -166,9 +182,11 @@ try {
   );
   const hostileSeconds = (performance.now() - hostileStarted) / 1000;
   const afterHostileMb = rssMb(pid);
+  parts.afterHostile = await memoryParts(url);
   phase = 'settle';
   await sleep(10_000);
   const settledMb = rssMb(pid);
+  parts.settled = await memoryParts(url);
   const alive = await searchOnce(url, queries[0]!);
 
   // 2. Idle latency, sustainable rate, overload.
@@ -194,6 +212,7 @@ try {
   const results: { status: number; ms: number; code?: string }[] = [];
   const healthMs: number[] = [];
   const pending: Promise<void>[] = [];
+  const stagesBefore = await stageTotals(url);
   const overloadStarted = performance.now();
   const healthProbe = (async () => {
     while (performance.now() - overloadStarted < overloadMs) {
@@ -209,9 +228,11 @@ try {
     pending.push(searchOnce(url, queries[i % queries.length]!).then((r) => void results.push(r)));
   }
   await Promise.all([...pending, healthProbe]);
+  const overloadStages = stageMeans(stagesBefore, await stageTotals(url));
   phase = 'after';
   await sleep(5000);
   const finalMb = rssMb(pid);
+  parts.final = await memoryParts(url);
   clearInterval(sampler);
 
   const byStatus: Record<string, number> = {};
@@ -235,7 +256,7 @@ try {
       failures,
       aliveAfter: alive.status === 200,
     },
-    memory: { baselineMb, afterHostileMb, settledMb, finalMb, peakMb: Math.max(...rssCurve.map((p) => p.mb)) },
+    memory: { baselineMb, afterHostileMb, settledMb, finalMb, peakMb: Math.max(...rssCurve.map((p) => p.mb)), parts },
     idle: idleStats,
     sustainablePerSecond: round(sustainable, 2),
     overload: {
@@ -246,6 +267,7 @@ try {
       admitted: admittedStats,
       p99RatioToIdle: round(admittedStats.p99 / idleStats.p99, 2),
       healthz: stats(healthMs),
+      stagesMs: overloadStages,
     },
     rssCurve,
   };
@@ -287,6 +309,10 @@ try {
         .join(
           ', ',
         )} (0 = no answer within 30 s). p99 of admitted searches ÷ idle p99 = ${report.overload.p99RatioToIdle} (goal ≤ 4).`,
+      '',
+      `Where an admitted search's time went under overload (mean ms per stage, the server's /metrics): ${Object.entries(overloadStages)
+        .map(([stage, ms]) => `${stage} ${ms}`)
+        .join(', ')}.`,
       '',
       '## Server memory (RSS, every 10 s)',
       '',

@@ -21,6 +21,7 @@ import { percentile } from '../src/eval/percentile.js';
 import { vegaLitePng } from './chart.js';
 import { loadModels } from '../src/ml/index.js';
 import { SEARCH_STAGES } from '../src/search/stage-timer.js';
+import { stageMeans, stageTotals } from './stage-metrics.js';
 import { readRecords } from '../src/ingest/sources/files.js';
 import { openCore } from '../src/service.js';
 
@@ -161,29 +162,6 @@ async function search(url: string, bytes: Buffer): Promise<{ ms: number; status:
     // A connection closed before an answer (an upload refused before its body was read): status 0.
     return { ms: performance.now() - started, status: 0 };
   }
-}
-
-/** Sum and count of each stage's histogram (GraphQL), from /metrics. */
-async function stageTotals(url: string): Promise<Record<string, { sum: number; count: number }>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const totals: Record<string, { sum: number; count: number }> = {};
-  for (const [, kind, labels, value] of text.matchAll(/^search_stage_seconds_(sum|count)\{([^}]*)\} (\S+)$/gm)) {
-    if (!labels!.includes('endpoint="graphql"')) continue;
-    const stage = /stage="([^"]+)"/.exec(labels!)![1]!;
-    totals[stage] ??= { sum: 0, count: 0 };
-    totals[stage][kind as 'sum' | 'count'] = Number(value);
-  }
-  return totals;
-}
-
-/** Mean ms of each stage, over the searches that reached it, between two /metrics readings. */
-function stageMeans(before: Awaited<ReturnType<typeof stageTotals>>, after: Awaited<ReturnType<typeof stageTotals>>) {
-  return Object.fromEntries(
-    SEARCH_STAGES.filter((s) => after[s] && after[s].count > (before[s]?.count ?? 0)).map((s) => [
-      s,
-      +(((after[s]!.sum - (before[s]?.sum ?? 0)) * 1000) / (after[s]!.count - (before[s]?.count ?? 0))).toFixed(3),
-    ]),
-  );
 }
 
 async function endToEnd(backend: 'postgres' | 'embedded', env: Record<string, string>, photos: Buffer[]) {

@@ -7,7 +7,7 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const fields = z.object({
+const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: z.url().optional(),
@@ -38,15 +38,19 @@ const fields = z.object({
   ADMIN_API_KEY: z.string().min(16).optional(),
   SEARCH_TTL_HOURS: z.coerce.number().min(0.01).default(24),
   SEARCH_PRUNE_INTERVAL_MINUTES: z.coerce.number().min(0.01).default(60),
-  // Recent searches held in memory for rerankSearch (~20 KB each); older ones are read from the database.
-  SEARCH_MEMORY_ENTRIES: z.coerce.number().int().min(1).max(100_000).default(1000),
+  // Recent searches held in memory for rerankSearch (51 KB each with 2.2.0); older ones are read
+  // from the database. A memory budget, not a count: a model with larger features holds fewer.
+  SEARCH_MEMORY_MB: z.coerce.number().min(0.01).max(100_000).default(16),
   // Hardening (issue 13): bounded work per request, load shedding, rate limits, timeouts.
   QUERY_MAX_COST: z.coerce.number().int().min(1).default(5000),
   QUERY_MAX_SEARCHES: z.coerce.number().int().min(1).max(100).default(4),
-  // Searches at once, and as many waiting (each for SEARCH_MAX_QUEUE_WAIT_MS at most); defaults
-  // per database in searchSlotsPerCore below.
-  SEARCH_MAX_CONCURRENT: z.coerce.number().int().min(1).max(256).optional(),
-  SEARCH_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).optional(),
+  // Searches at once, and as many waiting (each for SEARCH_MAX_QUEUE_WAIT_MS at most): one per
+  // core. A search's CPU work (decoding, preprocessing, the embedder's run) is on the event loop's
+  // thread or fills the cores; more at once only wait behind each other and slow every admitted
+  // search. Measured with 4x overload on Postgres (bench/results/attack-postgres.md): 8 per core,
+  // admitted p99 7.8 s; 2 per core, 240 ms; 1 per core, 123 ms, at the same throughput.
+  SEARCH_MAX_CONCURRENT: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
+  SEARCH_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(availableParallelism()),
   SEARCH_MAX_QUEUE_WAIT_MS: z.coerce.number().int().min(1).default(500),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
   // Behind a load balancer the connecting address is the balancer's: trust this many proxy hops (or
@@ -97,25 +101,10 @@ const fields = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-/**
- * Search slots per core when SEARCH_MAX_CONCURRENT / SEARCH_MAX_QUEUE are not set. Postgres: 8,
- * so that the embedder's micro-batches fill and database round trips overlap (one per core left
- * 32 clients at 2.9 searches/s, bench/results/search-speed.md). The embedded database runs every
- * query on the event loop's own thread, where more searches at once only wait behind each other:
- * 1 (with 8, 4× overload left requests unanswered after 30 s, bench/results/attack.md).
- */
-const searchSlotsPerCore = (databaseUrl: string | undefined) => (databaseUrl ? 8 : 1);
-
-const schema = fields.transform((c) => ({
-  ...c,
-  SEARCH_MAX_CONCURRENT: c.SEARCH_MAX_CONCURRENT ?? searchSlotsPerCore(c.DATABASE_URL) * availableParallelism(),
-  SEARCH_MAX_QUEUE: c.SEARCH_MAX_QUEUE ?? searchSlotsPerCore(c.DATABASE_URL) * availableParallelism(),
-}));
-
 export type Config = z.infer<typeof schema>;
 
 /** Every environment variable the service reads; the README's settings table lists each (tests/docs.readme.test.ts). */
-export const CONFIG_VARIABLES = Object.keys(fields.shape) as (keyof Config)[];
+export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof Config)[];
 
 /** The limits an image must keep to be decoded (src/images validateImage). */
 export function imageLimits(config: Config): { maxPixels: number; maxSide: number; maxAspectRatio: number } {

@@ -153,7 +153,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     searchTtlMs: config.SEARCH_TTL_HOURS * 3600_000,
     autoRegion: config.AUTO_REGION,
     shedder,
-    recentSearches: config.SEARCH_MEMORY_ENTRIES,
+    recentSearchBytes: Math.round(config.SEARCH_MEMORY_MB * 2 ** 20),
     onRecordWriteFailed: (err, searches) => {
       metrics.recordWriteFailed(searches);
       logger.warn({ err, searches }, 'search records could not be written (they stay re-rankable from memory)');

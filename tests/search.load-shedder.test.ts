@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { isOutage } from '../src/db/outages.js';
 import { AppError } from '../src/errors.js';
-import { LoadShedder } from '../src/search/load-shedder.js';
+import { LoadShedder, STANDING_QUEUE_MS } from '../src/search/load-shedder.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const codeOf = (p: Promise<unknown>) =>
   p.then(
@@ -43,6 +45,41 @@ describe('LoadShedder', () => {
   });
 });
 
+describe('LoadShedder under sustained overload (a standing queue)', () => {
+  it('queues a burst that drains, but refuses at once while no slot has been free for a while', async () => {
+    const shedder = new LoadShedder({ maxConcurrent: 1, maxQueue: 2, maxQueueWaitMs: 10_000 });
+    let release!: () => void;
+    // Holds the slot until release(); resolves once the work has started.
+    const busy = async () => {
+      const done = shedder.run(() => new Promise<string>((r) => (release = () => r('done'))));
+      await sleep(1);
+      return { done };
+    };
+
+    // A burst: the slot frees soon, and the waiter gets it.
+    const first = await busy();
+    const burst = shedder.run(async () => 'queued');
+    release();
+    expect(await Promise.all([first.done, burst])).toEqual(['done', 'queued']);
+
+    // Overload: the slot stays taken with someone waiting for longer than STANDING_QUEUE_MS.
+    const holder = await busy();
+    const waiter = codeOf(shedder.run(async () => 'waited'));
+    await sleep(STANDING_QUEUE_MS + 20);
+    expect(shedder.load.queued).toBe(1); // there is room in the queue ...
+    expect(shedder.saturated).toBe(true); // ... but a newcomer is refused at once
+    expect(await codeOf(shedder.run(async () => 'newcomer'))).toBe('OVERLOADED');
+    release();
+    await holder.done;
+    // The one that waited through the standing queue is refused when its turn comes, not run late.
+    expect(await waiter).toBe('OVERLOADED');
+    expect(shedder.load).toEqual({ running: 0, queued: 0, shed: 2 });
+    // A free slot ends it: the next request runs, and a burst may queue again.
+    expect(shedder.saturated).toBe(false);
+    expect(await shedder.run(async () => 'next')).toBe('next');
+  });
+});
+
 describe('isOutage', () => {
   it('tells an unreachable database from a failed query', () => {
     const adapter = (cause: object) => ({ code: 'P2010', meta: { driverAdapterError: { cause } } });
@@ -73,12 +110,11 @@ describe('isOutage', () => {
 });
 
 describe('search slots from the configuration', () => {
-  it('defaults to 8 per core on Postgres and 1 per core on the embedded database; set values win', () => {
+  it('defaults to 1 running and 1 waiting per core on either database; set values win', () => {
     const cores = availableParallelism();
-    const pg = loadConfig({ DATABASE_URL: 'postgresql://db/shop' });
-    expect([pg.SEARCH_MAX_CONCURRENT, pg.SEARCH_MAX_QUEUE]).toEqual([8 * cores, 8 * cores]);
-    const embedded = loadConfig({});
-    expect([embedded.SEARCH_MAX_CONCURRENT, embedded.SEARCH_MAX_QUEUE]).toEqual([cores, cores]);
+    for (const config of [loadConfig({ DATABASE_URL: 'postgresql://db/shop' }), loadConfig({})]) {
+      expect([config.SEARCH_MAX_CONCURRENT, config.SEARCH_MAX_QUEUE]).toEqual([cores, cores]);
+    }
     const set = loadConfig({ SEARCH_MAX_CONCURRENT: '3', SEARCH_MAX_QUEUE: '0' });
     expect([set.SEARCH_MAX_CONCURRENT, set.SEARCH_MAX_QUEUE]).toEqual([3, 0]);
   });

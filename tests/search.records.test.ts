@@ -20,8 +20,8 @@ describe.each(await serviceBackends())('search records ($name)', (backend) => {
   const rerank = (id: string) => graphql(t.url, RERANK, { id });
 
   beforeAll(async () => {
-    // Two searches in memory: a third pushes the first out, to the database's copy.
-    t = await startTestService(backend, { SEARCH_MEMORY_ENTRIES: '2' });
+    // Memory for one search's record (51 KB of features): the next pushes it out, to the database's copy.
+    t = await startTestService(backend, { SEARCH_MEMORY_MB: '0.07' });
   });
 
   afterAll(async () => {

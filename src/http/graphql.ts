@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { ErrorCode } from '../errors.js';
@@ -22,6 +23,10 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
 
 /** Longest GraphQL document, in tokens: the web page's largest query is a few hundred. */
 const MAX_TOKENS = 5000;
+// Parsed and validated operations, by their text. Apollo's default holds 30 MB, which a stream of
+// distinct hostile documents fills and keeps (measured: the heap stayed 50 MB up after 10,000
+// hostile requests, bench/results/attack.md); the API's own operations need a small fraction.
+const DOCUMENT_STORE_BYTES = 2 * 2 ** 20;
 
 /**
  * Apollo with CSRF prevention on, no CDN landing page, no internals in error responses, and
@@ -36,6 +41,7 @@ export async function createApollo(schema: GraphQLSchema, logger: Logger, limits
     includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false,
     parseOptions: { maxTokens: MAX_TOKENS },
+    documentStore: new InMemoryLRUCache({ maxSize: DOCUMENT_STORE_BYTES }),
     plugins: [ApolloServerPluginLandingPageDisabled(), queryLimitsPlugin(schema, limits), retryLaterStatus(), serverTiming()],
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       // Errors Apollo and graphql-js raise themselves (parse, validation, variables) are already coded.

@@ -9,8 +9,8 @@ import type { NewSearch, SearchRepository, SearchToRerank, StoredHit } from '../
 export type SearchRecord = NewSearch & { id: string };
 
 export interface SearchRecordsOptions {
-  /** Searches held in memory (each ~20 KB: the query's embedding and scorer features). */
-  maxEntries: number;
+  /** Bytes of searches held in memory (each is mostly its scorer features: 51 KB with 2.2.0's 128×10×10). */
+  maxBytes: number;
   /** How long a search can be re-ranked (SEARCH_TTL_HOURS). */
   ttlMs: number;
   /** How long a record waits before it is written, so that writes come after responses and in groups. */
@@ -22,10 +22,14 @@ export interface SearchRecordsOptions {
 /** Most records written in one statement. */
 const MAX_WRITE = 64;
 
+/** A record's memory: its vectors, and about a kilobyte for its hits and parameters. */
+const recordBytes = (r: SearchRecord) => r.queryFeatures.byteLength + r.queryEmbedding.byteLength + 1024;
+
 export class SearchRecords {
   private readonly recent: LRUCache<string, SearchRecord>;
   /** Written next, oldest first; bounded like the memory store (while the database is down). */
   private readonly pending = new Map<string, SearchRecord>();
+  private pendingBytes = 0;
   /** Re-ranked orders of searches already written. */
   private readonly reranks = new Map<string, StoredHit[]>();
   private timer: NodeJS.Timeout | null = null;
@@ -35,16 +39,17 @@ export class SearchRecords {
     private readonly repository: SearchRepository,
     private readonly options: SearchRecordsOptions,
   ) {
-    this.recent = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs });
+    this.recent = new LRUCache({ maxSize: options.maxBytes, sizeCalculation: recordBytes, ttl: options.ttlMs });
   }
 
   /** Holds a new search for re-ranking and queues its database write. */
   add(record: SearchRecord): void {
     this.recent.set(record.id, record);
     this.pending.set(record.id, record);
-    if (this.pending.size > this.options.maxEntries) {
-      const [oldest] = this.pending.keys();
-      this.pending.delete(oldest!);
+    this.pendingBytes += recordBytes(record);
+    while (this.pendingBytes > this.options.maxBytes && this.pending.size > 1) {
+      const [oldest] = this.pending.values();
+      this.dequeue(oldest!);
       this.options.onWriteFailed(new Error('too many searches waiting to be written'), 1);
     }
     this.schedule();
@@ -77,10 +82,15 @@ export class SearchRecords {
     this.timer.unref();
   }
 
+  private dequeue(record: SearchRecord): void {
+    this.pending.delete(record.id);
+    this.pendingBytes -= recordBytes(record);
+  }
+
   private async write(): Promise<void> {
     while (this.pending.size > 0) {
       const batch = [...this.pending.values()].slice(0, MAX_WRITE);
-      for (const r of batch) this.pending.delete(r.id);
+      for (const r of batch) this.dequeue(r);
       try {
         await this.repository.saveMany(batch);
       } catch (error) {

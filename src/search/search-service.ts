@@ -89,14 +89,14 @@ export class SearchService {
       autoRegion?: boolean;
       /** The bounded queue searches wait in (none: every search runs at once, as in the evaluation). */
       shedder?: LoadShedder;
-      /** Searches kept in memory for rerankSearch (SEARCH_MEMORY_ENTRIES; default 1000). */
-      recentSearches?: number;
+      /** Bytes of recent searches kept in memory for rerankSearch (SEARCH_MEMORY_MB). */
+      recentSearchBytes?: number;
       /** Told when search records could not be written to the database (they stay in memory). */
       onRecordWriteFailed?: (error: unknown, searches: number) => void;
     },
   ) {
     this.records = new SearchRecords(db.searches, {
-      maxEntries: options.recentSearches ?? 1000,
+      maxBytes: options.recentSearchBytes ?? 16 * 2 ** 20,
       ttlMs: options.searchTtlMs,
       writeDelayMs: 50,
       onWriteFailed: options.onRecordWriteFailed ?? (() => undefined),
