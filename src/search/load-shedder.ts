@@ -7,9 +7,10 @@
 // Scale", Maurer, ACM Queue 2015): a queue that has not been empty for STANDING_QUEUE_MS is a
 // standing queue, not a burst; while it stands, a request that finds no free slot is refused at
 // once, and one that already waited longer than STANDING_WAIT_MS is refused when its turn comes.
-// Measured (bench/results/attack.md): under 4× overload a plain queue of one per core doubled
-// the admitted p99; refusing whenever no slot is free (no queue) refuses ~10 % of requests at
-// half load, which this keeps for overload only.
+// Measured under 4x overload on 2 cores (bench/results/attack.md): a plain queue of one per core
+// nearly doubled the admitted p99 of no queue at all (215 vs 125 ms); but with no queue, random
+// arrivals at half load would find both slots busy 7 % of the time (Erlang B, computed), each a
+// needless refusal. This keeps the queue for bursts and drops it under overload.
 import { AppError } from '../errors.js';
 
 export interface LoadShedderOptions {
