@@ -56,3 +56,8 @@ export function vectorFromSql(text: string): Float32Array {
   if (!Array.isArray(parsed)) throw new Error('not a vector');
   return Float32Array.from(parsed);
 }
+
+/** Float32 data as base64 (little-endian), for `decode($1, 'base64')`: see base64ToFloat32. */
+export function float32ToBase64(values: Float32Array): string {
+  return Buffer.from(float32ToBytes(values).buffer).toString('base64');
+}

@@ -1,6 +1,6 @@
 // Searches as stored: the query's embedding and features, its parameters and hits, so that a
 // later rerankSearch can score the same query again without the image.
-import { base64ToFloat32, float32ToBytes } from './floats.js';
+import { base64ToFloat32, float32ToBase64, float32ToBytes } from './floats.js';
 import type { Scope } from './scope.js';
 
 /** A hit as stored with a search. */
@@ -54,7 +54,29 @@ export function searchRepository(scope: Scope): SearchRepository {
     },
 
     async saveMany(searches) {
-      if (searches.length) await q.search.createMany({ data: searches.map((s) => ({ id: s.id, ...searchRow(s) })), skipDuplicates: true });
+      if (!searches.length) return;
+      // One JSON parameter, float arrays in base64: through Prisma's createMany a 51 kB bytea took
+      // ~15 ms per search on the embedded database (its Bytes serialisation, then PGlite's own for
+      // a binary parameter), on the event loop's thread; this takes ~1 ms (bench/results/attack.md).
+      const rows = searches.map((s) => ({
+        id: s.id,
+        expires_at: s.expiresAt.toISOString(),
+        query_image_hash: s.queryImageHash,
+        model_key: s.modelKey,
+        embedding: float32ToBase64(s.queryEmbedding),
+        features: float32ToBase64(s.queryFeatures),
+        params: s.params,
+        results: s.results,
+        reranked: s.reranked ?? null,
+      }));
+      await q.$executeRaw`
+        INSERT INTO searches (id, expires_at, query_image_hash, model_key, query_embedding, query_features, params, results, reranked)
+        SELECT r.id::uuid, r.expires_at::timestamptz, r.query_image_hash, r.model_key,
+               decode(r.embedding, 'base64'), decode(r.features, 'base64'), r.params, r.results, r.reranked
+        FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r(
+          id text, expires_at text, query_image_hash text, model_key text, embedding text, features text,
+          params jsonb, results jsonb, reranked jsonb)
+        ON CONFLICT (id) DO NOTHING`;
     },
 
     async saveRerank(id, reranked) {
