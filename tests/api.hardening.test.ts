@@ -261,6 +261,30 @@ describe('overload, rate limits and housekeeping (embedded)', () => {
   });
 });
 
+describe('the searches of one request (embedded, one slot, no queue)', () => {
+  let t: TestService;
+  beforeAll(async () => {
+    t = await startTestService({ name: 'embedded' }, { DEMO_CATALOG: 'false', SEARCH_MAX_CONCURRENT: '1', SEARCH_MAX_QUEUE: '0' });
+    await seed(t);
+  });
+  afterAll(() => t?.stop());
+
+  it('take turns in one slot: an operation of 4 aliased searches is not refused as overload', async () => {
+    const ids = (await graphql(t.url, '{ products(first: 4) { edges { node { id } } } }')).data.products.edges.map(
+      (e: { node: { id: string } }) => e.node.id,
+    );
+    const query = `{ ${ids.map((id: string, i: number) => `a${i}: similarProducts(productId: "${id}", topK: 2) { items { product { id } } }`).join(' ')} }`;
+    const r = await graphql(t.url, query);
+    expect(r.errors).toBeUndefined();
+    // Each "more like this" excludes its own product: four different searches all ran.
+    ids.forEach((id: string, i: number) => {
+      const found = r.data[`a${i}`].items.map((item: { product: { id: string } }) => item.product.id);
+      expect(found).toHaveLength(2);
+      expect(found).not.toContain(id);
+    });
+  });
+});
+
 describe('rate limits behind a load balancer (embedded)', () => {
   const services: TestService[] = [];
   afterAll(() => Promise.all(services.map((t) => t.stop())));

@@ -76,6 +76,8 @@ interface SearchParams {
 /** Photo → embedding → nearest products (→ pairwise re-rank) → ranked, hydrated hits. */
 export class SearchService {
   private readonly records: SearchRecords;
+  /** The last search of each request still running or waiting (see admitted). */
+  private readonly lanes = new WeakMap<StageTimer, Promise<unknown>>();
 
   constructor(
     private readonly db: Database,
@@ -128,13 +130,23 @@ export class SearchService {
     return this.db.searches.prune();
   }
 
+  /**
+   * Runs a search in a slot of the load shedder. The searches of one request (aliases of one
+   * GraphQL operation, up to QUERY_MAX_SEARCHES; one timer per request) take turns: one request
+   * holds one slot at a time, so it cannot fill the queue by itself and be refused as overload.
+   */
   private admitted<T>(timer: StageTimer, work: () => Promise<T>): Promise<T> {
-    if (!this.options.shedder) return work();
-    const queued = performance.now();
-    return this.options.shedder.run(() => {
-      timer.add('queue', performance.now() - queued);
-      return work();
+    const shedder = this.options.shedder;
+    if (!shedder) return work();
+    const turn = (this.lanes.get(timer) ?? Promise.resolve()).then(() => {
+      const queued = performance.now();
+      return shedder.run(() => {
+        timer.add('queue', performance.now() - queued);
+        return work();
+      });
     });
+    this.lanes.set(timer, turn.catch(() => undefined));
+    return turn;
   }
 
   private async search(request: SearchRequest, timer: StageTimer): Promise<SearchResultView> {
