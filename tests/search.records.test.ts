@@ -43,6 +43,14 @@ describe.each(await serviceBackends())('search records ($name)', (backend) => {
     expect(later.errors).toBeUndefined();
     // The same query, from the stored embedding and features: the same order and scores.
     expect(later.data.rerankSearch.items).toEqual(soon.data.rerankSearch.items);
+
+    // Memory holds the newest search only: with every stored copy deleted, the first is found
+    // nowhere, while the newest still re-ranks from memory.
+    const newest = await search(14);
+    await t.service.services.search.flushRecords();
+    await t.service.db.searches.prune(new Date(Date.now() + 48 * 3600_000));
+    expect(errorCode(await rerank(first))).toBe('NOT_FOUND');
+    expect((await rerank(newest)).errors).toBeUndefined();
   });
 
   it('answers a search found nowhere with NOT_FOUND and says why', async () => {
