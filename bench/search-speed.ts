@@ -14,6 +14,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
+import { Client as PgClient } from 'pg';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config.js';
@@ -89,8 +90,24 @@ async function subsetMeta(): Promise<string> {
   return file;
 }
 
+/** Creates the benchmark's own Postgres database on first use (a fresh machine has none). */
+async function ensureDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const server = new URL(url);
+  server.pathname = '/postgres';
+  const client = new PgClient({ connectionString: server.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** The backend's environment for the service; ingests the catalog first if it is not all there. */
 async function ensureCatalog(backend: 'postgres' | 'embedded', meta: string): Promise<Record<string, string>> {
+  if (backend === 'postgres') await ensureDatabase(opts.postgresUrl);
   const env = backend === 'postgres' ? { DATABASE_URL: opts.postgresUrl, DATA_DIR: 'tmp/speed-pg' } : { DATABASE_URL: '', DATA_DIR: opts.embeddedDir };
   const core = await openCore(loadConfig({ ...process.env, ...env, LOG_LEVEL: 'warn', DEMO_CATALOG: 'false' }), pino({ level: 'warn' }));
   try {
@@ -271,6 +288,7 @@ const report = {
 };
 const baseline = opts.baseline ? (JSON.parse(await readFile(opts.baseline, 'utf8')) as typeof report) : undefined;
 const prefix = path.join(opts.out, `search-speed-${opts.label}`);
+await mkdir(opts.out, { recursive: true });
 await writeFile(`${prefix}.json`, JSON.stringify(report, null, 2) + '\n');
 
 const f = (n: number | undefined, d = 1) => (n === undefined ? '–' : n.toFixed(d));
