@@ -24,6 +24,7 @@ import { percentile } from '../src/eval/percentile.js';
 import { seededRandom } from '../src/eval/random.js';
 import { validateImage } from '../src/images/index.js';
 import { vegaLitePng } from './chart.js';
+import { ensureDatabase } from './postgres-database.js';
 import { loadModels } from '../src/ml/index.js';
 
 const program = new Command()
@@ -177,13 +178,9 @@ function generator(base: Float32Array, near: { ids: Int32Array; nn: Float32Array
 const literal = (v: Float32Array) => `[${Array.from(v, (x) => x.toPrecision(7)).join(',')}]`;
 
 async function openBenchDatabase(): Promise<pg.Client> {
-  const admin = new pg.Client({ connectionString: opts.url });
-  await admin.connect();
-  const exists = await admin.query(`SELECT 1 FROM pg_database WHERE datname = '${DB_NAME}'`);
-  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  await admin.end();
   const url = new URL(opts.url!);
   url.pathname = `/${DB_NAME}`;
+  await ensureDatabase(url.toString());
   const db = new pg.Client({ connectionString: url.toString(), application_name: 'ann-scale-bench' });
   await db.connect();
   await db.query('CREATE EXTENSION IF NOT EXISTS vector');

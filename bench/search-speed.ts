@@ -14,7 +14,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { Client as PgClient } from 'pg';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config.js';
@@ -22,6 +21,7 @@ import { percentile } from '../src/eval/percentile.js';
 import { vegaLitePng } from './chart.js';
 import { loadModels } from '../src/ml/index.js';
 import { SEARCH_STAGES } from '../src/search/stage-timer.js';
+import { ensureDatabase } from './postgres-database.js';
 import { stageMeans, stageTotals } from './stage-metrics.js';
 import { readRecords } from '../src/ingest/sources/files.js';
 import { openCore } from '../src/service.js';
@@ -88,21 +88,6 @@ async function subsetMeta(): Promise<string> {
   const lines = rows.slice(0, products).map((r) => columns.map((c) => quote(r[c] ?? '')).join(','));
   await writeFile(file, [columns.join(','), ...lines].join('\n'));
   return file;
-}
-
-/** Creates the benchmark's own Postgres database on first use (a fresh machine has none). */
-async function ensureDatabase(url: string): Promise<void> {
-  const name = decodeURIComponent(new URL(url).pathname.slice(1));
-  const server = new URL(url);
-  server.pathname = '/postgres';
-  const client = new PgClient({ connectionString: server.toString() });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
-  } finally {
-    await client.end();
-  }
 }
 
 /** The backend's environment for the service; ingests the catalog first if it is not all there. */

@@ -47,8 +47,8 @@ const schema = z.object({
   // Searches at once, and as many waiting (each for SEARCH_MAX_QUEUE_WAIT_MS at most): one per
   // core. A search's CPU work (decoding, preprocessing, the embedder's run) is on the event loop's
   // thread or fills the cores; more at once only wait behind each other and slow every admitted
-  // search. Measured with 4x overload on Postgres (bench/results/attack-postgres.md): 8 per core,
-  // admitted p99 7.8 s; 2 per core, 240 ms; 1 per core, 123 ms, at the same throughput.
+  // search. Measured with 4x overload on Postgres: 8 per core,
+  // admitted p99 7.8 s; 2 per core, 220 ms; 1 per core, 123 ms, at the same throughput (bench/results/attack.md).
   SEARCH_MAX_CONCURRENT: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
   SEARCH_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(availableParallelism()),
   SEARCH_MAX_QUEUE_WAIT_MS: z.coerce.number().int().min(1).default(500),

@@ -1,6 +1,6 @@
 // Embedding I/O: each image's vector (searched) and scorer features (re-ranking), per model.
 import { Prisma } from '../../generated/prisma/client.js';
-import { base64ToFloat32, float32ToBytes, vectorFromSql, vectorToSql } from './floats.js';
+import { base64ToFloat32, float32ToBase64, vectorFromSql, vectorToSql } from './floats.js';
 import type { PlannerStats } from './planner-stats.js';
 import type { Scope } from './scope.js';
 import type { VectorModel } from './types.js';
@@ -37,7 +37,7 @@ export function embeddingRepository(scope: Scope, storage: VectorStorage, stats:
       for (let i = 0; i < unique.length; i += UPSERT_CHUNK) {
         const rows = unique
           .slice(i, i + UPSERT_CHUNK)
-          .map((it) => Prisma.sql`(${it.imageId}::uuid, ${model.key}, ${vectorToSql(it.vector, model.dim)}::vector, ${float32ToBytes(it.features)})`);
+          .map((it) => Prisma.sql`(${it.imageId}::uuid, ${model.key}, ${vectorToSql(it.vector, model.dim)}::vector, decode(${float32ToBase64(it.features)}, 'base64'))`);
         await scope.q.$executeRaw`
           INSERT INTO image_embeddings (image_id, model_key, embedding, features)
           VALUES ${Prisma.join(rows)}

@@ -34,7 +34,6 @@ export type { DatabaseStatus } from './replicas.js';
 export { MigrationError } from './migrator.js';
 export { isOutage } from './outages.js';
 export { VECTOR_STORAGES, VectorModelError, indexName, type VectorStorage } from './vector-models.js';
-export { bytesToFloat32, float32ToBytes } from './floats.js';
 
 export interface OpenDatabaseOptions {
   /** postgresql://… ; absent: the embedded PGlite database in <dataDir>/pgdata. */

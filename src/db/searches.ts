@@ -1,6 +1,7 @@
 // Searches as stored: the query's embedding and features, its parameters and hits, so that a
 // later rerankSearch can score the same query again without the image.
-import { base64ToFloat32, float32ToBase64, float32ToBytes } from './floats.js';
+import { randomUUID } from 'node:crypto';
+import { base64ToFloat32, float32ToBase64 } from './floats.js';
 import type { Scope } from './scope.js';
 
 /** A hit as stored with a search. */
@@ -47,17 +48,18 @@ export interface SearchRepository {
 
 export function searchRepository(scope: Scope): SearchRepository {
   const { q } = scope;
-  return {
+  const repository: SearchRepository = {
     async save(search) {
-      const row = await q.search.create({ data: searchRow(search), select: { id: true } });
-      return row.id;
+      const id = randomUUID();
+      await repository.saveMany([{ ...search, id }]);
+      return id;
     },
 
     async saveMany(searches) {
       if (!searches.length) return;
       // One JSON parameter, float arrays in base64: through Prisma's createMany a 51 kB bytea took
       // ~15 ms per search on the embedded database (its Bytes serialisation, then PGlite's own for
-      // a binary parameter), on the event loop's thread; this takes ~1 ms (bench/results/attack.md).
+      // a binary parameter), on the event loop's thread; this takes ~2.5 ms.
       const rows = searches.map((s) => ({
         id: s.id,
         expires_at: s.expiresAt.toISOString(),
@@ -104,17 +106,5 @@ export function searchRepository(scope: Scope): SearchRepository {
       return (await q.search.deleteMany({ where: { expiresAt: { lt: now } } })).count;
     },
   };
-}
-
-function searchRow(search: NewSearch) {
-  return {
-    expiresAt: search.expiresAt,
-    modelKey: search.modelKey,
-    queryImageHash: search.queryImageHash,
-    queryEmbedding: float32ToBytes(search.queryEmbedding),
-    queryFeatures: float32ToBytes(search.queryFeatures),
-    params: search.params as object,
-    results: search.results as unknown as object,
-    ...(search.reranked && { reranked: search.reranked as unknown as object }),
-  };
+  return repository;
 }

@@ -4,9 +4,9 @@
 //
 // The queue absorbs bursts, but under sustained overload a full queue only adds its own length
 // to every admitted request's time. So it follows CoDel as applied to request queues ("Fail at
-// Scale", Maurer, ACM Queue 2015): a queue that has not been empty for STANDING_QUEUE_MS is a
-// standing queue, not a burst; while it stands, a request that finds no free slot is refused at
-// once, and one that already waited longer than STANDING_WAIT_MS is refused when its turn comes.
+// Scale", Maurer, ACM Queue 2015): when no slot has been free for STANDING_QUEUE_MS the queue is
+// standing, not a burst; while it stands, a request that finds no free slot is refused at once,
+// and one that already waited longer than STANDING_WAIT_MS is refused when its turn comes.
 // Measured under 4x overload on 2 cores (bench/results/attack.md): a plain queue of one per core
 // nearly doubled the admitted p99 of no queue at all (215 vs 125 ms); but with no queue, random
 // arrivals at half load would find both slots busy 7 % of the time (Erlang B, computed), each a
@@ -22,7 +22,7 @@ export interface LoadShedderOptions {
   maxQueueWaitMs: number;
 }
 
-/** A queue not empty for this long is standing: the service is overloaded, not hit by a burst. */
+/** No slot free for this long: the queue is standing (the service is overloaded, not hit by a burst). */
 export const STANDING_QUEUE_MS = 50;
 /** The longest wait a request is admitted after while the queue stands. */
 const STANDING_WAIT_MS = 5;
