@@ -165,6 +165,41 @@ describe(`loadModels (${MODELS_DIR})`, () => {
     }
   });
 
+  it('embeds on worker threads exactly as on the calling thread, with stage times and coded errors', async () => {
+    const pooled = await loadModels({ modelsDir: MODELS_DIR, providers: ['cpu'], batchSize: 4, logger: silent, workers: 2 });
+    try {
+      const images = await Promise.all([101, 102, 103, 104, 105, 106].map(async (s) => validate(await productImage(s))));
+      const tasks = images.map((image, i) => (i % 2 ? { image, region: { x: 0.1, y: 0.2, width: 0.6, height: 0.5 } } : { image }));
+      const here = await models.embed(tasks);
+      const stages: Record<string, number> = {};
+      const there = await pooled.embed(tasks, { add: (stage, ms) => (stages[stage] = (stages[stage] ?? 0) + ms) });
+      there.forEach((e, i) => {
+        expect(e.vector).toBeInstanceOf(Float32Array);
+        expect(maxAbs(e.vector, here[i]!.vector)).toBeLessThan(1e-6);
+        expect(maxAbs(e.features, here[i]!.features)).toBeLessThan(1e-6);
+      });
+      expect(pooled.stats().embedRuns).toBe(0); // nothing ran on this thread
+      expect(Object.keys(stages).sort()).toEqual(['embed', 'preprocess', 'queue']);
+      expect(stages.preprocess).toBeGreaterThan(0);
+      expect(stages.embed).toBeGreaterThan(0);
+      // Concurrent single-image calls from many requests all come back, each with its own result.
+      const separately = await Promise.all(images.map((image) => pooled.embed([{ image }])));
+      separately.forEach(([e], i) => {
+        if (!tasks[i]!.region) expect(maxAbs(e!.vector, here[i]!.vector)).toBeLessThan(1e-6);
+        else expect(maxAbs(e!.vector, here[i]!.vector)).toBeGreaterThan(1e-3); // the crop made a difference
+      });
+      const forged: ValidatedImage = { ...images[0]!, bytes: images[0]!.bytes.subarray(0, 100) };
+      const bad = await pooled.embed([{ image: images[1]! }, { image: forged }]).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(ImageError);
+      expect((bad as ImageError).code).toBe('BAD_IMAGE');
+      const outside = await pooled.embed([{ image: images[0]!, region: { x: 0.9, y: 0, width: 0.5, height: 1 } }]).catch((e: unknown) => e);
+      expect(outside).toBeInstanceOf(RegionError);
+    } finally {
+      await pooled.close();
+    }
+    await expect(pooled.embed([{ image: await validate(await productImage(107)) }])).rejects.toThrow(ModelError);
+  });
+
   it('fails the whole call with ImageError when one image cannot be decoded', async () => {
     const good = await validate(await productImage(81));
     const forged: ValidatedImage = { ...good, bytes: good.bytes.subarray(0, 100) };

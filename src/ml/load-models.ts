@@ -5,7 +5,8 @@ import type { ValidatedImage } from '../images/index.js';
 import { Embedder, embedderNames } from './embedder.js';
 import { loadManifest, type Manifest } from './manifest.js';
 import { MicroBatcher } from './micro-batcher.js';
-import { toTensor, type ToTensorOptions } from './preprocess.js';
+import { EmbedPool } from './embed-pool.js';
+import { toTensor, validateRegion, type ToTensorOptions } from './preprocess.js';
 import { Scorer, scorerNames } from './scorer.js';
 import { assertTensorNames, openSession, type ExecutionProvider } from './session.js';
 import { ModelError, type EmbedTimings, type ImageEmbedding, type Models, type Region } from './types.js';
@@ -26,6 +27,11 @@ export interface LoadModelsOptions {
   verify?: boolean;
   /** Preprocessing options (resize method); the default matches training. */
   preprocess?: ToTensorOptions;
+  /**
+   * Worker threads that preprocess and embed (config ML_WORKERS; default 0: on the calling
+   * thread). Each holds its own embedder session.
+   */
+  workers?: number;
 }
 
 /** Models plus what the loader learnt; `Models` is all the service needs. */
@@ -33,7 +39,7 @@ export interface LoadedModels extends Models {
   manifest: Manifest;
   /** Provider of each session (the scorer may fall back independently). */
   providers: { embedder: ExecutionProvider; scorer: ExecutionProvider };
-  /** Embedder runs so far, images they held, and the largest batch (micro-batching at work). */
+  /** Embedder runs on the calling thread so far, images they held, and the largest batch (micro-batching at work; workers batch on their own). */
   stats(): { embedRuns: number; embeddedImages: number; largestBatch: number };
   /** Runs the embedder on ready-made NCHW tensors (n × 3 × S × S floats): no batching, no preprocessing. */
   runEmbedder(input: Float32Array, n: number): Promise<{ embedding: Float32Array; features: Float32Array }>;
@@ -90,6 +96,17 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
   const embedder = new Embedder(embedderSession.session, manifest, info);
   const scorer = new Scorer(scorerSession.session, manifest, info, opts.scoreBatchSize ?? 256);
   const batcher = new MicroBatcher((tensors: Float32Array[]) => embedder.embedTensors(tensors), opts.batchSize);
+  const pool = opts.workers
+    ? new EmbedPool(opts.workers, {
+        embedderPath: paths.embedder,
+        manifest,
+        info,
+        provider: embedderSession.provider,
+        batchSize: opts.batchSize,
+        ...(opts.threads ? { threads: opts.threads } : {}),
+        ...(opts.preprocess ? { preprocess: opts.preprocess } : {}),
+      })
+    : null;
 
   let closed = false;
   const assertOpen = () => {
@@ -111,6 +128,14 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
     async embed(images: { image: ValidatedImage; region?: Region }[], timings?: EmbedTimings): Promise<ImageEmbedding[]> {
       assertOpen();
       if (images.length === 0) return [];
+      if (pool) {
+        for (const { region } of images) if (region) validateRegion(region);
+        const results = await Promise.all(images.map((task) => pool.embed(task)));
+        // A call's images run side by side: each stage's time is its slowest image's.
+        for (const stage of ['preprocess', 'queue', 'embed'] as const)
+          timings?.add(stage, Math.max(...results.map((r) => r.ms[stage])));
+        return results.map((r) => r.embedding);
+      }
       // Preprocess all first (sharp works off the event loop); a bad image fails the whole call
       // before anything is queued.
       const started = performance.now();
@@ -140,7 +165,7 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
       if (closed) return;
       closed = true;
       // Let queued work finish before the sessions go.
-      await batcher.idle();
+      await Promise.all([batcher.idle(), pool?.close()]);
       await release();
       log.debug({ model: info.key }, 'models closed');
     },
