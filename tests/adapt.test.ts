@@ -27,7 +27,7 @@ const START = `mutation($m: Int!) { startAdaptation(minutes: $m) { ${JOB_FIELDS}
 const JOB = `query($id: ID!) { adaptationJob(id: $id) { ${JOB_FIELDS} } }`;
 
 describe('adaptation plan (no training)', () => {
-  const base: BaseModel = { key: 'm@1', name: 'm', version: '1', dir: '/models', embedderSha256: 'a'.repeat(64), size: 128, dim: 128, channels: 128 };
+  const base: BaseModel = { key: 'm@1', name: 'm', version: '1', dir: '/models', embedderSha256: 'a'.repeat(64), size: 128, dim: 128, channels: 128, colourWeight: 0.15 };
   const images = [
     { sha256: 'b'.repeat(64), mediaPath: 'bb/b.webp', productId: 'p1', category: 'Shirts', colour: 'Blue, navy' },
     { sha256: 'a'.repeat(64), mediaPath: 'aa/a.webp', productId: 'p2', category: null, colour: 'Red' },
@@ -52,6 +52,9 @@ describe('adaptation plan (no training)', () => {
     const csv = await readFile(path.join(first.workDir, 'catalog.csv'), 'utf8');
     expect(csv.split('\n').slice(0, 3)).toEqual(['path,label,category,colour', 'aa/a.webp,p2,,Red', 'bb/b.webp,p1,Shirts,"Blue, navy"']);
     expect(first.trainArgs).toEqual(expect.arrayContaining(['--init', path.join('/models', 'weights.pt'), '--resume', '--minutes', '5']));
+    // the adapted model keeps the base's network dimension and colour share
+    const arg = (name: string) => first.trainArgs[first.trainArgs.indexOf(name) + 1];
+    expect([arg('--dim'), arg('--colour-weight')]).toEqual(['128', '0.15']);
   });
 });
 

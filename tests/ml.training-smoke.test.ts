@@ -37,7 +37,9 @@ describe.runIf(hasTorch)('training smoke test', () => {
     // The manifest is the contract: valid, files verified by sha256.
     const { manifest, info } = await loadManifest(out);
     expect(manifest.input.size).toBe(64);
-    expect(info.dim).toBe(32);
+    // the network's 32 dimensions, then the colour descriptor's bins
+    const bins = manifest.embedding.colour!.bins;
+    expect(info.dim).toBe(32 + bins);
     expect(JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')).files.embedder.sha256).toMatch(/^[0-9a-f]{64}$/);
 
     const models = await loadModels({ modelsDir: out, providers: ['cpu'], batchSize: 4, logger: pino({ level: 'silent' }) });
@@ -48,7 +50,7 @@ describe.runIf(hasTorch)('training smoke test', () => {
       const [C, H, W] = models.info.featureShape;
       expect([H, W]).toEqual([64 / 16, 64 / 16]);
       for (const e of embeddings) {
-        expect(e.vector.length).toBe(32);
+        expect(e.vector.length).toBe(32 + bins);
         expect(Math.hypot(...e.vector)).toBeCloseTo(1, 5);
         expect(e.features.length).toBe(C * H * W);
       }

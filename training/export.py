@@ -12,8 +12,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .colour import ColourFused
 from .model import Embedder, Scorer, ScorerProbability
-from .preprocess import preprocess
+from .preprocess import MEAN, STD, preprocess
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
@@ -27,8 +28,14 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def export_onnx(embedder: Embedder, scorer: Scorer, size: int, out_dir: str) -> Dict[str, str]:
+def served_embedder(embedder: Embedder, colour_weight: float) -> torch.nn.Module:
+    """The embedder as exported: a CPU copy in eval mode, with the colour descriptor fused in when weighted."""
     emb = copy.deepcopy(embedder).cpu().to(memory_format=torch.contiguous_format).eval()
+    return ColourFused(emb, MEAN, STD, colour_weight).eval() if colour_weight > 0 else emb
+
+
+def export_onnx(embedder: Embedder, scorer: Scorer, size: int, out_dir: str, colour_weight: float = 0.0) -> Dict[str, str]:
+    emb = served_embedder(embedder, colour_weight)
     sc = ScorerProbability(copy.deepcopy(scorer).cpu().to(memory_format=torch.contiguous_format).eval()).eval()
     c = emb.channels
     warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
@@ -75,11 +82,12 @@ def _write_f32(path: str, arr) -> None:
     np.ascontiguousarray(np.asarray(arr, dtype="<f4")).tofile(path)
 
 
-def write_parity(embedder: Embedder, scorer: Scorer, size: int, out_dir: str, seed: int = 1234) -> dict:
+def write_parity(embedder: Embedder, scorer: Scorer, size: int, out_dir: str, colour_weight: float = 0.0,
+                 seed: int = 1234) -> dict:
     """models/parity/: inputs and PyTorch outputs the TypeScript side compares onnxruntime against."""
     pdir = os.path.join(out_dir, "parity")
     os.makedirs(pdir, exist_ok=True)
-    emb = copy.deepcopy(embedder).cpu().to(memory_format=torch.contiguous_format).eval()
+    emb = served_embedder(embedder, colour_weight)
     sc = ScorerProbability(copy.deepcopy(scorer).cpu().to(memory_format=torch.contiguous_format).eval()).eval()
     img = synthetic_image()
     img.save(os.path.join(pdir, "image.png"))
@@ -142,7 +150,7 @@ def main(argv=None) -> int:
     scorer = Scorer(cfg["channels"])
     scorer.attach(embedder)
     scorer.load_state_dict(saved["scorer"])
-    write_parity(embedder, scorer, cfg["size"], a.models_dir)
+    write_parity(embedder, scorer, cfg["size"], a.models_dir, cfg.get("colour_weight", 0.0))
     print(f"wrote {os.path.join(a.models_dir, 'parity')}")
     return 0
 

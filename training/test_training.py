@@ -11,6 +11,8 @@ from PIL import Image
 from . import train
 import torch
 
+from .colour import PALETTE, ColourFused, ColourHistogram, colour_dim
+from .model import Embedder
 from .preprocess import MEAN, STD, preprocess
 from .synthetic import synthetic_cache
 
@@ -65,7 +67,9 @@ class TrainTest(unittest.TestCase):
         for key in ("name", "version", "createdAt", "input", "embedding", "features", "files", "parity", "training"):
             self.assertIn(key, m)
         self.assertEqual(m["input"]["size"], 64)
-        self.assertEqual(m["embedding"], {"dim": 32, "metric": "l2", "normalized": True})
+        # 32 from the network, then the colour descriptor's bins (default weight)
+        self.assertEqual(m["embedding"], {"dim": 32 + colour_dim(), "metric": "l2", "normalized": True,
+                                          "colour": {"weight": train.DEFAULTS["colour_weight"], "bins": colour_dim()}})
         self.assertEqual(m["features"]["shape"], [128, 4, 4])
         out = os.path.join(self.tmp.name, "a")
         for f in ("embedder", "scorer"):
@@ -84,6 +88,47 @@ class TrainTest(unittest.TestCase):
         for name in ("embedding.f32", "features.f32", "score.f32"):
             self.assertEqual(read_bytes(os.path.join(a, name)), read_bytes(os.path.join(b, name)), name)
         self.assertEqual(self.m1["files"]["embedder"]["sha256"], self.m2["files"]["embedder"]["sha256"])
+
+
+def normalised(rgb: np.ndarray) -> torch.Tensor:
+    x = torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+    return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+
+
+class ColourTest(unittest.TestCase):
+    def product(self, colour, backdrop=(250, 250, 250)) -> torch.Tensor:
+        img = np.full((64, 64, 3), backdrop, np.uint8)
+        img[16:48, 20:44] = colour
+        return normalised(img)
+
+    def test_histogram_names_the_products_colour_not_the_backdrop(self):
+        h = ColourHistogram(MEAN, STD)
+        for colour, name in (((200, 25, 30), 13), ((20, 30, 80), 5), ((35, 35, 38), 0)):
+            hist = h(self.product(colour))[0] ** 2
+            self.assertAlmostEqual(float(hist.sum()), 1.0, places=4)
+            self.assertEqual(int(hist.argmax()), name, f"{colour}: {hist}")
+            self.assertGreater(float(hist[name]), 0.5)
+        # The same red shirt on a grey backdrop keeps its histogram; a blue one does not.
+        red, grey_bg = h(self.product((200, 25, 30))), h(self.product((200, 25, 30), (120, 120, 120)))
+        blue = h(self.product((30, 60, 190)))
+        self.assertGreater(float((red * grey_bg).sum()), 0.85)
+        self.assertLess(float((red * blue).sum()), 0.3)
+        self.assertEqual(len(PALETTE), colour_dim())
+
+    def test_fused_cosine_is_the_weighted_mix(self):
+        torch.manual_seed(0)
+        emb = Embedder(16, 8, 32).eval()
+        fused = ColourFused(emb, MEAN, STD, 0.3).eval()
+        a, b = self.product((200, 25, 30)), self.product((30, 60, 190))
+        with torch.no_grad():
+            (za, fa), (zb, _) = fused(a), fused(b)
+            (ea, ra), (eb, _) = emb(a), emb(b)
+        self.assertEqual(za.shape, (1, 16 + colour_dim()))
+        self.assertTrue(torch.equal(fa, ra))  # the scorer's features are untouched
+        self.assertAlmostEqual(float(za.norm()), 1.0, places=5)
+        h = ColourHistogram(MEAN, STD)
+        want = 0.7 * float((ea * eb).sum()) + 0.3 * float((h(a) * h(b)).sum())
+        self.assertAlmostEqual(float((za * zb).sum()), want, places=5)
 
 
 class SyntheticTest(unittest.TestCase):

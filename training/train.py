@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from . import data as datamod
 from .augment import RECIPES, augment, clean_batch
+from .colour import colour_dim
 from .export import export_onnx, sha256_file, write_parity
 from .losses import embedder_loss, supcon
 from .model import Embedder, Scorer, count_params
@@ -38,7 +39,7 @@ MODEL_NAME = "siamese-cc0"
 MODEL_VERSION = "2.0.0"
 
 # Defaults = the shipped model's training run (README: the short command).
-DEFAULTS = dict(epochs=40, scorer_epochs=3, batch_size=128, lr=2e-3, size=128, dim=128, seed=0)
+DEFAULTS = dict(epochs=40, scorer_epochs=3, batch_size=128, lr=2e-3, size=128, dim=128, seed=0, colour_weight=0.2)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -64,6 +65,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--synthetic", type=int, default=0,
                    help="add this many procedurally generated products (training/synthetic.py), each its own instance")
     p.add_argument("--temperature", type=float, default=0.1, help="contrastive temperature")
+    p.add_argument("--colour-weight", type=float, default=DEFAULTS["colour_weight"],
+                   help="share of the exported embedding's cosine given to the fixed colour descriptor "
+                        "(training/colour.py; 0: the network's embedding alone)")
     p.add_argument("--supcon-weight", type=float, default=0.5, help="weight of the supervised contrastive term (with labels)")
     p.add_argument("--cache-scale", type=float, default=1.5, help="images are decoded once at this multiple of --size")
     p.add_argument("--shortlist", type=int, default=50, help="scorer: re-ranked shortlist size (as served: 50)")
@@ -464,6 +468,18 @@ def plot_losses(emb_hist, sc_hist, path):
     plt.close(fig)
 
 
+def untrained_copy_of(args, emb_hist, sc_hist):
+    """The --init model's folder and manifest when this run trained nothing (0 steps in both stages)."""
+    if emb_hist["steps"] or sc_hist["steps"] or not args.init:
+        return None
+    folder = os.path.dirname(os.path.abspath(args.init))
+    paths = [os.path.join(folder, n) for n in ("manifest.json", "loss.json", "loss.png")]
+    if not all(os.path.isfile(p) for p in paths):
+        return None
+    with open(paths[0], encoding="utf-8") as fh:
+        return {"dir": folder, "manifest": json.load(fh)}
+
+
 def final_loss(hist) -> float:
     if hist["epochs"]:
         return hist["epochs"][-1]["loss"]
@@ -599,19 +615,25 @@ def main(argv=None) -> int:
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="." + os.path.basename(out) + ".tmp-", dir=parent)
     try:
-        files = export_onnx(embedder, scorer, args.size, tmp)
+        files = export_onnx(embedder, scorer, args.size, tmp, args.colour_weight)
         # PyTorch weights, for fine-tuning from this model (--init, catalog adaptation); the
         # service itself reads only the ONNX files.
         weights = os.path.join(tmp, "weights.pt")
         torch.save({"embedder": embedder.state_dict(), "scorer": scorer.state_dict(),
-                    "config": {"dim": args.dim, "width": args.width, "channels": args.channels, "size": args.size}}, weights)
-        write_parity(embedder, scorer, args.size, tmp)
+                    "config": {"dim": args.dim, "width": args.width, "channels": args.channels, "size": args.size,
+                               "colour_weight": args.colour_weight}}, weights)
+        write_parity(embedder, scorer, args.size, tmp, args.colour_weight)
         c, fh, fw = args.channels, args.size // 16, args.size // 16
-        loss = {"embedder": emb_hist, "scorer": sc_hist}
-        with open(os.path.join(tmp, "loss.json"), "w") as fhd:
-            json.dump(loss, fhd)
-        plot_losses(emb_hist, sc_hist, os.path.join(tmp, "loss.png"))
-        S, D = args.size, args.dim
+        base = untrained_copy_of(args, emb_hist, sc_hist)
+        if base:  # re-exported weights (e.g. a new --colour-weight): the curves that made them are the base's
+            for name in ("loss.json", "loss.png"):
+                shutil.copy(os.path.join(base["dir"], name), os.path.join(tmp, name))
+        else:
+            with open(os.path.join(tmp, "loss.json"), "w") as fhd:
+                json.dump({"embedder": emb_hist, "scorer": sc_hist}, fhd)
+            plot_losses(emb_hist, sc_hist, os.path.join(tmp, "loss.png"))
+        S = args.size
+        D = args.dim + (colour_dim() if args.colour_weight > 0 else 0)
         manifest = {
             "name": args.name,
             "version": args.version,
@@ -619,7 +641,8 @@ def main(argv=None) -> int:
             "input": {"size": S, "channels": "RGB", "layout": "NCHW", "dtype": "float32",
                       "resize": "fill", "filter": "bilinear", "alpha": "flatten-white", "orientation": "exif",
                       "scale": SCALE, "mean": list(MEAN), "std": list(STD)},
-            "embedding": {"dim": D, "metric": "l2", "normalized": True},
+            "embedding": {"dim": D, "metric": "l2", "normalized": True,
+                          **({"colour": {"weight": args.colour_weight, "bins": colour_dim()}} if args.colour_weight > 0 else {})},
             "features": {"shape": [c, fh, fw]},
             "files": {
                 "embedder": {"path": "embedder.onnx", "sha256": sha256_file(files["embedder"]),
@@ -664,6 +687,8 @@ def main(argv=None) -> int:
                 "command": "python -m training.train " + " ".join(a for a in (sys.argv[1:] if argv is None else argv) if a != "--resume"),
             },
         }
+        if base:
+            manifest["training"]["base"] = {"version": base["manifest"]["version"], "training": base["manifest"].get("training")}
         if evaluation is not None:
             manifest["evaluation"] = evaluation
         if args.manifest_extra:

@@ -14,10 +14,12 @@ export interface BaseModel {
   version: string;
   dir: string;
   embedderSha256: string;
-  /** input.size, embedding.dim and features.shape[0] of its manifest: the adapted model keeps them. */
+  /** input.size, the network's own embedding dim and features.shape[0] of its manifest: the adapted model keeps them. */
   size: number;
   dim: number;
   channels: number;
+  /** The colour descriptor's share of the embedding (manifest embedding.colour; 0 without): kept too. */
+  colourWeight: number;
 }
 
 export interface AdaptationRequest {
@@ -117,6 +119,7 @@ export async function preparePlan(
     '--images-dir', mediaRoot, '--labels', labels, '--split', 'all', '--eval-split', 'none',
     '--init', path.join(base.dir, 'weights.pt'), '--init-scorer', '--augment', 'mixed', '--lr', '0.001',
     '--size', String(base.size), '--dim', String(base.dim), '--channels', String(base.channels),
+    '--colour-weight', String(base.colourWeight),
     '--minutes', String(request.minutes), ...(request.maxSteps ? ['--max-steps', String(request.maxSteps)] : []),
     '--name', base.name, '--version', stored.version, '--manifest-extra', extra,
     '--out', stored.out, '--progress-json', '--resume',

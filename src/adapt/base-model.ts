@@ -12,7 +12,9 @@ export async function baseModelFrom(modelsDir: string): Promise<BaseModel> {
     dir: path.resolve(modelsDir),
     embedderSha256: manifest.files.embedder.sha256.toLowerCase(),
     size: manifest.input.size,
-    dim: manifest.embedding.dim,
+    // embedding.dim counts the colour descriptor's bins after the network's own dimensions.
+    dim: manifest.embedding.dim - (manifest.embedding.colour?.bins ?? 0),
     channels: manifest.features.shape[0],
+    colourWeight: manifest.embedding.colour?.weight ?? 0,
   };
 }

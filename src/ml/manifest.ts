@@ -42,6 +42,8 @@ export const manifestSchema = z.object({
     dim: z.number().int().positive(),
     metric: z.enum(['l2', 'cosine', 'ip']),
     normalized: z.boolean(),
+    /** A fixed colour descriptor fused into the embedding (training/colour.py): its share of the cosine, and its length. */
+    colour: z.object({ weight: z.number().gt(0).lt(1), bins: z.number().int().positive() }).optional(),
   }),
   features: z.object({ shape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]) }),
   files: z.object({
