@@ -43,11 +43,12 @@ const opts = new Command()
   .option('--label <name>', 'this run’s name (before, after, …)', 'run')
   .option('--baseline <json>', 'an earlier run of this benchmark to compare with')
   .option('--env <list>', 'extra settings for the service, NAME=value,…', '')
+  .option('--cpu-prof <dir>', "write the server's CPU profiles (V8 .cpuprofile, one per thread) into this folder")
   .option('--out <dir>', 'results folder', 'bench/results')
   .parse()
   .opts<{
     products: string; datasets: string; postgresUrl: string; embeddedDir: string; backends: string; queries: string;
-    clients: string; concurrentRequests: string; honorRetryAfter: boolean; seconds: string; label: string; baseline?: string; env: string; out: string;
+    clients: string; concurrentRequests: string; honorRetryAfter: boolean; seconds: string; label: string; baseline?: string; env: string; out: string; cpuProf?: string;
   }>();
 const products = Number(opts.products);
 const clients = Number(opts.clients);
@@ -110,7 +111,7 @@ async function ensureCatalog(backend: 'postgres' | 'embedded', meta: string): Pr
 // ---- the service over HTTP ------------------------------------------------------------------
 async function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const port = 4100 + Math.floor(Math.random() * 800);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []), '--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DEMO_CATALOG: 'false', RATE_LIMIT_PER_MINUTE: '0', ML_PROVIDERS: 'cpu', ...extraEnv },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -77,7 +77,7 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
     models = await ModelService.open(db, media, {
       modelsDir: path.resolve(config.MODELS_DIR),
       load: (modelsDir) =>
-        loadModels({ modelsDir, providers: config.ML_PROVIDERS, batchSize: config.ML_BATCH_SIZE, workers: config.ML_WORKERS, logger }),
+        loadModels({ modelsDir, providers: config.ML_PROVIDERS, batchSize: config.ML_BATCH_SIZE, workers: config.ML_WORKERS, ...(config.ML_THREADS ? { threads: config.ML_THREADS } : {}), logger }),
       imageLimits: imageLimits(config),
       reembed: { batchSize: config.REEMBED_BATCH_SIZE, pauseMs: config.REEMBED_PAUSE_MS, pauseFactor: config.REEMBED_PAUSE_FACTOR },
       pollMs: config.MODEL_POLL_MS,

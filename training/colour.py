@@ -28,43 +28,53 @@ PALETTE = (
 )
 
 
-def to_lab(rgb: torch.Tensor, dim: int = 1) -> torch.Tensor:
-    """sRGB 0..1 -> CIELAB (D65), so that distances between colours are roughly what eyes see:
+# Linear sRGB -> XYZ scaled by the D65 white point, and f(XYZ) -> L*a*b*, as 1×1 convolutions.
+_XYZ = torch.tensor([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) \
+    / torch.tensor([0.9505, 1.0, 1.089]).view(3, 1)
+_LAB = torch.tensor([[0.0, 116.0, 0.0], [500.0, -500.0, 0.0], [0.0, 200.0, -200.0]])
+_LAB_BIAS = torch.tensor([-16.0, 0.0, 0.0])
+
+
+def to_lab(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB 0..1 [N,3,H,W] -> CIELAB (D65), so that distances between colours are roughly what eyes see:
     in sRGB a black T-shirt in a photo (0.16, 0.18, 0.19) lies nearer navy than black."""
-    lin = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055).clamp(min=1e-6).pow(2.4), rgb / 12.92)
-    r, g, b = lin.unbind(dim)
-    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.9505
-    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.089
-    f = lambda t: torch.where(t > 0.008856, t.clamp(min=1e-6).pow(1 / 3), 7.787 * t + 16 / 116)  # noqa: E731
-    fx, fy, fz = f(x), f(y), f(z)
-    return torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], dim)
+    lin = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055).pow(2.4), rgb / 12.92)
+    xyz = F.conv2d(lin, _XYZ.view(3, 3, 1, 1).to(rgb))
+    f = torch.where(xyz > 0.008856, xyz.clamp(min=0.008856).pow(1 / 3), 7.787 * xyz + 16 / 116)
+    return F.conv2d(f, _LAB.view(3, 3, 1, 1).to(rgb), _LAB_BIAS.to(rgb))
 
 
 class ColourHistogram(nn.Module):
-    """normalised image [B,3,S,S] -> sqrt of a foreground colour histogram [B,len(PALETTE)] (unit norm)."""
+    """normalised image [B,3,S,S] -> sqrt of a foreground colour histogram [B,len(PALETTE)] (unit norm).
+
+    Written for a small exported graph (each onnxruntime node costs microseconds at batch 1): averaging
+    comes first (it commutes with un-normalising), and the softmax over palette distances is one 1×1
+    convolution, since |pixel|² is the same for every palette colour and cancels in the softmax."""
 
     def __init__(self, mean, std, grid: int = 32, softness: float = 60.0, border_gap: float = 12.0):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("palette", to_lab(torch.tensor(PALETTE, dtype=torch.float32), 1))  # [K,3] Lab
+        palette = to_lab(torch.tensor(PALETTE, dtype=torch.float32).view(-1, 3, 1, 1)).view(-1, 3)  # [K,3] Lab
+        # softmax_k(-|lab - p_k|² / s) = softmax_k((2 lab·p_k - |p_k|²) / s)
+        self.register_buffer("assign_w", (2 * palette / softness).view(-1, 3, 1, 1))
+        self.register_buffer("assign_b", -(palette ** 2).sum(1) / softness)
         ys = (torch.arange(grid, dtype=torch.float32) + 0.5) / grid - 0.5
         centre = torch.exp(-(ys.view(-1, 1) ** 2 + ys.view(1, -1) ** 2) / (2 * 0.3 ** 2))
         self.register_buffer("centre", centre.view(1, 1, grid, grid))
         ring = torch.ones(grid, grid, dtype=torch.bool)
         ring[2:-2, 2:-2] = False
-        self.register_buffer("ring", ring.view(1, 1, grid, grid).float())
-        self.grid, self.softness, self.border_gap = grid, softness, border_gap
+        self.register_buffer("ring", (ring.float() / ring.sum()).view(1, 1, grid, grid))  # mean over the ring
+        self.grid, self.border_gap = grid, border_gap
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        lab = to_lab(F.adaptive_avg_pool2d(x * self.std + self.mean, self.grid).clamp(0, 1))  # [B,3,G,G]
-        border = (lab * self.ring).sum(dim=(2, 3), keepdim=True) / self.ring.sum()
+        rgb = (F.adaptive_avg_pool2d(x, self.grid) * self.std + self.mean).clamp(0, 1)
+        lab = to_lab(rgb)  # [B,3,G,G]
+        border = (lab * self.ring).sum(dim=(2, 3), keepdim=True)
         gap = (lab - border).pow(2).sum(1, keepdim=True).sqrt()  # distance from the backdrop's colour
         fg = torch.sigmoid((gap - self.border_gap) / 3.0)
         weight = self.centre * (0.05 + fg)  # [B,1,G,G]; a white shirt on white still counts, a little
-        d2 = (lab.unsqueeze(2) - self.palette.t().reshape(1, 3, -1, 1, 1)).pow(2).sum(1)  # [B,K,G,G]
-        assign = torch.softmax(-d2 / self.softness, dim=1)
+        assign = torch.softmax(F.conv2d(lab, self.assign_w, self.assign_b), dim=1)  # [B,K,G,G]
         hist = (assign * weight).sum(dim=(2, 3)) / weight.sum(dim=(2, 3))
         return hist.clamp(min=0).sqrt()
 
