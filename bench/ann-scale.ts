@@ -25,7 +25,7 @@ import { seededRandom } from '../src/eval/random.js';
 import { validateImage } from '../src/images/index.js';
 import { vegaLitePng } from './chart.js';
 import { ensureDatabase } from './postgres-database.js';
-import { loadModels } from '../src/ml/index.js';
+import { loadManifest, loadModels } from '../src/ml/index.js';
 
 const program = new Command()
   .option('--rows <n>', 'vectors in the table', '100000')
@@ -54,9 +54,12 @@ const opts = program.opts<{
 const ROWS = Number(opts.rows);
 const QUERIES = Number(opts.queries);
 const EFS = opts.ef.split(',').map(Number);
-const DIM = 128;
+// The shipped model's embedding: its dimension sizes the table, and its key names the cache of
+// the myntra embeddings (a cache of another model's vectors would be read with the wrong stride).
+const { info: MODEL } = await loadManifest('models', { verify: false });
+const DIM = MODEL.dim;
 const K = 10;
-const CACHE = 'tmp/ann-scale/myntra-embeddings.f32';
+const CACHE = `tmp/ann-scale/myntra-embeddings-${MODEL.key.replace(/[^\w.-]+/g, '_')}.f32`;
 /** One database per size, so that a later --skip-build run of a size finds its table and indexes. */
 const DB_NAME = `ann_scale_${ROWS}`;
 if (!opts.url) throw new Error('--url or TEST_DATABASE_URL is required');
@@ -424,7 +427,7 @@ async function report(run: Run) {
   ];
   for (const r of runs) {
     md.push(`## ${r.rows.toLocaleString('en')} vectors`, '');
-    md.push(`${r.at}, ${r.machine}. Load average (1/5/15 min) at start ${r.loadAverage.start.map((x) => x.toFixed(1)).join('/')}, at end ${r.loadAverage.end.map((x) => x.toFixed(1)).join('/')} (2 cores shared with a training run and other work).`);
+    md.push(`${r.at}, ${r.machine}. Load average (1/5/15 min) at start ${r.loadAverage.start.map((x) => x.toFixed(1)).join('/')}, at end ${r.loadAverage.end.map((x) => x.toFixed(1)).join('/')}.`);
     md.push(`Settings: ${Object.entries(r.settings).map(([k, v]) => `${k} ${v}`).join(', ')}. Table ${r.tableMB.toFixed(0)} MB; load ${r.loadSeconds.toFixed(0)} s.`, '');
     md.push('| storage | build s | index MB | 5-min load during |', '|---|---|---|---|');
     for (const b of r.builds) md.push(`| ${b.storage} | ${b.seconds.toFixed(0)} | ${b.indexMB.toFixed(0)} | ${b.loadAverageDuring.toFixed(1)} |`);
