@@ -26,10 +26,10 @@ const schema = z.object({
     .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
     .pipe(z.array(z.enum(['webgpu', 'cuda', 'cpu'])).min(1)),
   ML_BATCH_SIZE: z.coerce.number().int().min(1).max(512).default(32),
-  // Worker threads that decode, preprocess and embed images, so that the event loop keeps serving
-  // while a model runs (0: on the event loop). One per core but the event loop's own, at most 4.
   // onnxruntime intra-op threads per session (0: one per core, at most 8).
   ML_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+  // Worker threads that decode, preprocess and embed images, so that the event loop keeps serving
+  // while a model runs (0: on the event loop). One per core but the event loop's own, at most 4.
   ML_WORKERS: z.coerce.number().int().min(0).max(32).default(Math.min(4, availableParallelism() - 1)),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   UPLOAD_MAX_FILES: z.coerce.number().int().min(1).max(100).default(10),

@@ -7,8 +7,8 @@ histogram over a palette of named garment colours, of the product rather than th
 unlike the picture's border, weighted towards the centre). It has no learnt parameters and runs
 inside the exported embedder, so the service, the database and the evaluation see one vector.
 
-embedding = normalise([cos(a) * cnn_embedding, sin(a) * sqrt(histogram)]), so cosine similarity is
-cos²(a) * cnn cosine + sin²(a) * Bhattacharyya coefficient of the two histograms.
+embedding = [sqrt(1 - w) * cnn_embedding, sqrt(w) * sqrt(histogram)] (both parts unit length), so cosine
+similarity is (1 - w) * cnn cosine + w * Bhattacharyya coefficient of the two histograms.
 """
 from __future__ import annotations
 

@@ -129,6 +129,8 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
       assertOpen();
       if (images.length === 0) return [];
       if (pool) {
+        // Here, not in the worker: a RegionError must reach the caller as itself, and an error crosses
+        // the thread boundary only as an ImageError's code and message.
         for (const { region } of images) if (region) validateRegion(region);
         const results = await Promise.all(images.map((task) => pool.embed(task)));
         // A call's images run side by side: each stage's time is its slowest image's.
