@@ -1,7 +1,7 @@
 // A quick, database-free measure of one or more models folders on a catalog, for model research:
 // every catalog photo embedded once through the service's own preprocessing and onnxruntime
 // sessions, queries answered by an exact scan (the figures `npm run eval` reports for `exact`,
-// which ANN matches to 0.998), the pairwise scorer over the top 50 as `ann+rerank` does. Minutes
+// which ANN matches to 0.998), the pairwise scorer over the top 50 (--candidates) as `ann+rerank` does. Minutes
 // instead of the full harness's ingest, so that each training change can be measured.
 //
 //   npx tsx bench/model-eval.ts --models models,/tmp/runs/e30 \
@@ -24,7 +24,6 @@ import { sample, seededRandom } from '../src/eval/random.js';
 import { validateImage } from '../src/images/index.js';
 import { loadModels, type LoadedModels } from '../src/ml/index.js';
 
-const RERANK_CANDIDATES = 50;
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const program = new Command()
   .requiredOption('--models <dirs>', 'models folders to compare, comma-separated', list)
@@ -38,6 +37,7 @@ const program = new Command()
   .option('--label-map <json>', 'shopper label → accepted articleType values')
   .option('--attribute-sample <n>', 'catalog products judged for articleType/baseColour agreement', Number, 1000)
   .option('--no-rerank', 'skip the pairwise scorer')
+  .option('--candidates <n>', 'shortlist the scorer re-ranks (ann+rerank: 50)', Number, 50)
   .option('--examples <groups>', 'write the first query of these groups with its top 5 (for a picture)', list, [])
   .option('--example-shopper <labels>', 'also the first shopper photo of each of these labels', list, [])
   .option('--center-crop <f>', 'query-side fusion: also embed a centred crop of side f (0..1) and average', Number, 0)
@@ -46,10 +46,13 @@ program.parse();
 const opts = program.opts();
 const logger = pino({ level: 'warn' });
 
-interface Index {
-  ids: string[];
+interface Embedded {
   vectors: Float32Array; // n × dim
-  features: Float32Array[];
+  features: Float32Array[]; // with re-ranking only
+}
+
+interface Index extends Embedded {
+  ids: string[];
 }
 
 /**
@@ -57,7 +60,7 @@ interface Index {
  * whole photo's and a centred crop's (side f): a shopper's photo holds the product near the
  * middle, with background around it. Catalog photos are always embedded whole.
  */
-async function embedFiles(models: LoadedModels, files: (() => Promise<Buffer>)[], keepFeatures: boolean, centerCrop = 0) {
+async function embedFiles(models: LoadedModels, files: (() => Promise<Buffer>)[], keepFeatures: boolean, centerCrop = 0): Promise<Embedded> {
   const dim = models.info.dim;
   const vectors = new Float32Array(files.length * dim);
   const features: Float32Array[] = [];
@@ -124,6 +127,12 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
   console.error(`${dir}: ${models.info.key}, input ${models.info.inputSize}px`);
   const catalog = await embedFiles(models, entries.map((e) => () => readFile(e.imagePath)), opts.rerank);
   const index: Index = { ids: entries.map((e) => e.id), ...catalog };
+  const image = (set: Embedded, k: number) => ({ vector: set.vectors.subarray(k * dim, (k + 1) * dim), features: set.features[k]! });
+  /** Query i of `queries` against a shortlist of catalog rows, ordered by the pairwise scorer. */
+  const rerank = async (queries: Embedded, i: number, shortlist: number[]) => {
+    const scores = await models.score(image(queries, i), shortlist.map((t) => image(catalog, t)));
+    return shortlist.map((t, j) => ({ t, s: scores[j]!, j })).sort((a, b) => b.s - a.s || a.j - b.j).map((o) => o.t);
+  };
   const result: Record<string, unknown> = { models: dir, key: models.info.key, sha256: models.manifest.files.embedder.sha256.slice(0, 16) };
   const byGroup: Record<string, Record<string, number>> = {};
   for (const [group, queries] of groups) {
@@ -132,12 +141,11 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
     const rr: number[] = [];
     for (let i = 0; i < queries.length; i++) {
       const expected = new Set(queries[i]!.expected);
-      const top = nearest(index, dim, q.vectors, i * dim, RERANK_CANDIDATES);
+      const top = nearest(index, dim, q.vectors, i * dim, Math.max(10, opts.candidates));
       ann.push(rank(top.map((t) => index.ids[t]!), expected));
       let order = top;
       if (opts.rerank) {
-        const scores = await models.score(q.features[i]!, top.map((t) => index.features[t]!));
-        order = top.map((t, j) => ({ t, s: scores[j]!, j })).sort((a, b) => b.s - a.s || a.j - b.j).map((o) => o.t);
+        order = [...(await rerank(q, i, top.slice(0, opts.candidates))), ...top.slice(opts.candidates)];
         rr.push(rank(order.map((t) => index.ids[t]!), expected));
       }
       if (i === 0 && opts.examples.includes(group)) await example(group, await queries[i]!.load(), order, (t) => expected.has(index.ids[t]!));
@@ -167,19 +175,22 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
   if (opts.shopper && opts.labelMap) {
     const map = await readLabelMap(opts.labelMap);
     const { photos } = await readShopperPhotos(opts.shopper, map, ['validation', 'test']);
-    const q = await embedFiles(models, photos.map((p) => () => readFile(p.path)), false, opts.centerCrop);
+    const q = await embedFiles(models, photos.map((p) => () => readFile(p.path)), opts.rerank, opts.centerCrop);
     const shown = new Set<string>();
     const agreements = [];
+    const reranked = [];
     for (const [i, p] of photos.entries()) {
       const top = nearest(index, dim, q.vectors, i * dim, 10);
       const right = (t: number) => p.accepted.has(entries[t]!.attributes[map.attribute] ?? '');
       agreements.push(agreement(top, right) ?? 0);
+      if (opts.rerank) reranked.push(agreement((await rerank(q, i, nearest(index, dim, q.vectors, i * dim, opts.candidates))).slice(0, 10), right) ?? 0);
       if (opts.exampleShopper.includes(p.label) && !shown.has(p.label)) {
         shown.add(p.label);
         await example(`shopper ${p.label}`, await readFile(p.path), top, right);
       }
     }
     result.shopper = mean(agreements);
+    if (opts.rerank) result.shopperRerank = mean(reranked);
   }
   if (examples.length) result.examples = examples.splice(0);
   result.seconds = Math.round((Date.now() - started) / 1000);
@@ -209,9 +220,9 @@ const report = { command: process.argv.slice(2).join(' '), load: os.loadavg(), c
 await writeFile(opts.out, JSON.stringify(report, null, 2) + '\n');
 // One Markdown row per model, in the column order of training/README.md's ablation table.
 const f = (v: unknown) => (typeof v === 'number' ? v.toFixed(3) : '–');
-console.log('| models | distort R@1 | R@10 | +rerank R@1 | photo R@1 | R@10 | +rerank R@1 | articleType | baseColour | shopper |');
+console.log('| models | distort R@1 | R@10 | +rerank R@1 | photo R@1 | R@10 | +rerank R@1 | articleType | baseColour | shopper | +rerank |');
 for (const r of results) {
   const d = (r.groups as Record<string, Record<string, number>>)['distort-s1'] ?? {};
   const p = (r.photo ?? {}) as Record<string, number>;
-  console.log(`| ${r.models} | ${[d.r1, d.r10, d.rr1, p.r1, p.r10, p.rr1, r.articleType, r.baseColour, r.shopper].map(f).join(' | ')} |`);
+  console.log(`| ${r.models} | ${[d.r1, d.r10, d.rr1, p.r1, p.r10, p.rr1, r.articleType, r.baseColour, r.shopper, r.shopperRerank].map(f).join(' | ')} |`);
 }

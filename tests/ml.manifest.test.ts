@@ -92,6 +92,24 @@ describe('model manifest', () => {
     expect((await manifestError(dir)).message).toMatch(/inconsistent[\s\S]*embedding/);
   });
 
+  it("checks the scorer's embedding inputs against the embedding's length", async () => {
+    const dir = await copyModels();
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.files.scorer.inputs.map((i: { name: string }) => i.name)).toEqual([
+      'query_features',
+      'candidate_features',
+      'query_embedding',
+      'candidate_embedding',
+    ]);
+    manifest.files.scorer.inputs[3].shape = ['batch', manifest.embedding.dim - 1];
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    expect((await manifestError(dir)).message).toMatch(/candidate_embedding.*is not \[batch, \d+\]/);
+    // Scorers before 2.4.0 took the two feature maps only: such a manifest still loads.
+    manifest.files.scorer.inputs = manifest.files.scorer.inputs.slice(0, 2);
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    expect((await loadManifest(dir, { verify: false })).manifest.files.scorer.inputs).toHaveLength(2);
+  });
+
   it('refuses file paths outside the models folder', async () => {
     const dir = await copyModels();
     const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));

@@ -92,7 +92,7 @@ describe(`loadModels (${MODELS_DIR})`, () => {
           (image) => ({ image }),
         ),
       );
-      const [sPos, sNeg] = await models.score(q!.features, [pos!.features, neg!.features]);
+      const [sPos, sNeg] = await models.score(q!, [pos!, neg!]);
       report.push(`${sPos!.toFixed(3)}>${sNeg!.toFixed(3)}`);
       expect(sPos).toBeGreaterThanOrEqual(0);
       expect(sPos).toBeLessThanOrEqual(1);
@@ -102,15 +102,25 @@ describe(`loadModels (${MODELS_DIR})`, () => {
     expect(wins).toBe(seeds.length);
   });
 
-  it('score() chunks long candidate lists and checks feature sizes', async () => {
+  it('score() chunks long candidate lists and checks feature and embedding sizes', async () => {
     const [a, b] = await models.embed([{ image: await validate(await productImage(41)) }, { image: await validate(await productImage(42)) }]);
-    const many = Array.from({ length: 300 }, (_, i) => (i % 2 ? a!.features : b!.features));
-    const scores = await models.score(a!.features, many); // 300 > scoreBatchSize 256: two runs
+    const many = Array.from({ length: 300 }, (_, i) => (i % 2 ? a! : b!));
+    const scores = await models.score(a!, many); // 300 > scoreBatchSize 256: two runs
     expect(scores).toHaveLength(300);
     expect(Math.abs(scores[1]! - scores[299]!)).toBeLessThan(1e-5);
     expect(Math.abs(scores[0]! - scores[298]!)).toBeLessThan(1e-5);
-    expect(await models.score(a!.features, [])).toEqual([]);
-    await expect(models.score(new Float32Array(3), [a!.features])).rejects.toThrow(RangeError);
+    expect(await models.score(a!, [])).toEqual([]);
+    await expect(models.score({ ...a!, features: new Float32Array(3) }, [a!])).rejects.toThrow(RangeError);
+    await expect(models.score(a!, [{ ...b!, vector: new Float32Array(3) }])).rejects.toThrow(/embedding must have/);
+  });
+
+  it("score() starts from the served embeddings' cosine (colour term included), not the feature maps alone", async () => {
+    // Two candidates with another product's feature maps, differing only in their embedding: the one
+    // whose embedding equals the query's wins (a scorer of feature maps alone would tie them).
+    const [a, b] = await models.embed([{ image: await validate(await productImage(43)) }, { image: await validate(await productImage(44)) }]);
+    const [alike, other] = await models.score(a!, [{ features: b!.features, vector: a!.vector }, b!]);
+    console.info(`[models] same feature maps, query's embedding ${alike!.toFixed(4)} vs its own ${other!.toFixed(4)}`);
+    expect(alike! - other!).toBeGreaterThan(0.01);
   });
 
   it('uses the EXIF orientation: a sideways-stored, tagged JPEG embeds like the upright one', async () => {

@@ -69,19 +69,23 @@ describe(`ONNX parity with PyTorch (${MODELS_DIR})`, () => {
   });
 
   it('scorer: scores for the fixture pairs within 1e-4', async () => {
-    const { features, score } = parity.tensors;
+    const { features, embedding, score } = parity.tensors;
     const feats = await f32(features);
+    const vecs = await f32(embedding);
     const size = features.shape.slice(1).reduce((a, b) => a * b, 1);
+    const dim = embedding.shape[1]!;
     const pairs = score.pairs!;
-    const row = (i: number) => feats.subarray(i * size, (i + 1) * size);
-    const q = new Float32Array(pairs.length * size);
-    const c = new Float32Array(pairs.length * size);
-    pairs.forEach(([a, b], k) => {
-      q.set(row(a), k * size);
-      c.set(row(b), k * size);
-    });
+    const row = (i: number) => ({ features: feats.subarray(i * size, (i + 1) * size), vector: vecs.subarray(i * dim, (i + 1) * dim) });
+    const batch = (side: 0 | 1) => {
+      const b = { features: new Float32Array(pairs.length * size), vectors: new Float32Array(pairs.length * dim) };
+      pairs.forEach((pair, k) => {
+        b.features.set(row(pair[side]).features, k * size);
+        b.vectors.set(row(pair[side]).vector, k * dim);
+      });
+      return b;
+    };
     const expected = await f32(score);
-    const out = await models.runScorer(q, c, pairs.length);
+    const out = await models.runScorer(batch(0), batch(1), pairs.length);
     const d = diff(out, expected);
     console.info(`[parity] scorer maxAbs ${d.maxAbs.toExponential(2)} (scores ${[...out].map((s) => s.toFixed(4)).join(', ')})`);
     expect(d.maxAbs).toBeLessThanOrEqual(1e-4);

@@ -54,7 +54,7 @@ describe.runIf(hasTorch)('training smoke test', () => {
         expect(Math.hypot(...e.vector)).toBeCloseTo(1, 5);
         expect(e.features.length).toBe(C * H * W);
       }
-      const scores = await models.score(embeddings[0]!.features, [embeddings[1]!.features, embeddings[2]!.features]);
+      const scores = await models.score(embeddings[0]!, [embeddings[1]!, embeddings[2]!]);
       for (const s of scores) expect(s >= 0 && s <= 1).toBe(true);
     } finally {
       await models.close();

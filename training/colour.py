@@ -94,5 +94,10 @@ class ColourFused(nn.Module):
         return F.normalize(torch.cat([self.cnn * z, self.hist * h], 1), dim=1), f
 
 
+def served(embedder: nn.Module, mean, std, weight: float) -> nn.Module:
+    """The embedder as the service runs it: with the colour descriptor fused in when weighted."""
+    return ColourFused(embedder, mean, std, weight) if weight > 0 else embedder
+
+
 def colour_dim() -> int:
     return len(PALETTE)

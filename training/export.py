@@ -12,12 +12,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .colour import ColourFused
+from .colour import served
 from .model import Embedder, Scorer, ScorerProbability
 from .preprocess import MEAN, STD, preprocess
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
+# Both sides' feature maps, then both sides' served embeddings (whose cosine is the scorer's base).
+SCORER_INPUTS = ("query_features", "candidate_features", "query_embedding", "candidate_embedding")
 
 
 def sha256_file(path: str) -> str:
@@ -31,7 +33,7 @@ def sha256_file(path: str) -> str:
 def served_embedder(embedder: Embedder, colour_weight: float) -> torch.nn.Module:
     """The embedder as exported: a CPU copy in eval mode, with the colour descriptor fused in when weighted."""
     emb = copy.deepcopy(embedder).cpu().to(memory_format=torch.contiguous_format).eval()
-    return ColourFused(emb, MEAN, STD, colour_weight).eval() if colour_weight > 0 else emb
+    return served(emb, MEAN, STD, colour_weight).eval()
 
 
 def export_onnx(embedder: Embedder, scorer: Scorer, size: int, out_dir: str, colour_weight: float = 0.0) -> Dict[str, str]:
@@ -41,7 +43,7 @@ def export_onnx(embedder: Embedder, scorer: Scorer, size: int, out_dir: str, col
     warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
     with torch.no_grad():
         x = torch.zeros(2, 3, size, size)
-        _, f = emb(x)
+        z, f = emb(x)
         e_path = os.path.join(out_dir, "embedder.onnx")
         torch.onnx.export(
             emb, (x,), e_path, opset_version=OPSET, input_names=["image"], output_names=["embedding", "features"],
@@ -50,9 +52,8 @@ def export_onnx(embedder: Embedder, scorer: Scorer, size: int, out_dir: str, col
         )
         s_path = os.path.join(out_dir, "scorer.onnx")
         torch.onnx.export(
-            sc, (f, f), s_path, opset_version=OPSET, input_names=["query_features", "candidate_features"],
-            output_names=["score"],
-            dynamic_axes={"query_features": {0: "batch"}, "candidate_features": {0: "batch"}, "score": {0: "batch"}},
+            sc, (f, f, z, z), s_path, opset_version=OPSET, input_names=list(SCORER_INPUTS), output_names=["score"],
+            dynamic_axes={**{name: {0: "batch"} for name in SCORER_INPUTS}, "score": {0: "batch"}},
             do_constant_folding=True,
         )
     return {"embedder": e_path, "scorer": s_path, "channels": c}
@@ -98,7 +99,8 @@ def write_parity(embedder: Embedder, scorer: Scorer, size: int, out_dir: str, co
     with torch.no_grad():
         z, f = emb(x)
         pairs = [(0, 1), (1, 0), (0, 0)]
-        s = sc(f[[p[0] for p in pairs]], f[[p[1] for p in pairs]])
+        q, c = [p[0] for p in pairs], [p[1] for p in pairs]
+        s = sc(f[q], f[c], z[q], z[c])
     _write_f32(os.path.join(pdir, "input.f32"), x.numpy())
     _write_f32(os.path.join(pdir, "embedding.f32"), z.numpy())
     _write_f32(os.path.join(pdir, "features.f32"), f.numpy())
@@ -127,7 +129,8 @@ def write_parity(embedder: Embedder, scorer: Scorer, size: int, out_dir: str, co
                          "model": "embedder", "output": "features", "from": "input"},
             "score": {"path": "score.f32", "shape": [len(pairs)], "tolerance": PARITY_TOLERANCE,
                       "model": "scorer", "output": "score", "pairs": [list(p) for p in pairs],
-                      "note": "score[k] = scorer(query_features=features[pairs[k][0]], candidate_features=features[pairs[k][1]])"},
+                      "note": "score[k] = scorer(query_features=features[i], candidate_features=features[j], "
+                              "query_embedding=embedding[i], candidate_embedding=embedding[j]) for (i, j) = pairs[k]"},
         },
     }
     with open(os.path.join(pdir, "parity.json"), "w") as fh:
@@ -148,8 +151,7 @@ def main(argv=None) -> int:
     embedder = Embedder(cfg["dim"], cfg["width"], cfg["channels"])
     embedder.load_state_dict(saved["embedder"])
     scorer = Scorer(cfg["channels"])
-    scorer.attach(embedder)
-    scorer.load_state_dict(saved["scorer"])
+    scorer.load_weights(saved["scorer"])
     write_parity(embedder, scorer, cfg["size"], a.models_dir, cfg.get("colour_weight", 0.0))
     print(f"wrote {os.path.join(a.models_dir, 'parity')}")
     return 0

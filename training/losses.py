@@ -35,3 +35,18 @@ def embedder_loss(z1, z2, labels: Optional[torch.Tensor], temperature: float, su
     if labels is not None and supcon_weight > 0:
         loss = loss + supcon_weight * supcon(z1, z2, labels, temperature)
     return loss
+
+
+def shortlist_loss(logits: torch.Tensor, y: torch.Tensor, same: Optional[torch.Tensor], pointwise_weight: float,
+                   label_weight: float) -> torch.Tensor:
+    """The scorer's objective over shortlists, logits [M,K]: softmax cross-entropy towards the true photo
+    (y, one-hot), a weighted BCE that keeps the probability calibrated, and with `same` (1 where a
+    photo has the query's label, the true one included) a listwise target spread evenly over those
+    photos: the first term alone says nothing about the order of the wrong products, so re-ranking
+    could shuffle the right kinds out of the top 10."""
+    k = logits.shape[1]
+    loss = F.cross_entropy(logits, y.argmax(1))
+    if same is not None and label_weight > 0:
+        loss = loss - label_weight * (same / same.sum(1, keepdim=True) * F.log_softmax(logits, 1)).sum(1).mean()
+    pointwise = F.binary_cross_entropy_with_logits(logits, y, pos_weight=torch.tensor(float(k - 1), device=y.device))
+    return loss + pointwise_weight * pointwise

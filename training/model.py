@@ -1,8 +1,6 @@
 """The Siamese network: one embedder branch (CNN -> feature map -> embedding) and a pairwise scorer."""
 from __future__ import annotations
 
-import copy
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -61,13 +59,16 @@ class Embedder(nn.Module):
 
 
 class Scorer(nn.Module):
-    """(query features, candidate features) [B,C,H,W] x2 -> match logit [B] (sigmoid in the export).
+    """(query features, candidate features) [B,C,H,W] x2 and their served embeddings [B,D] x2 -> match
+    logit [B] (sigmoid in the export).
 
-    A residual re-ranker: the logit is the embedder's own cosine similarity (recomputed from the
-    feature maps through a frozen copy of the embedder's pooling + head), scaled and shifted by
-    two learned numbers, plus a correction from a small convolutional comparison of the two maps.
-    The correction's last layer starts at zero, so an untrained scorer orders a shortlist exactly
-    as the embedder does; training can only move it where the spatial comparison knows better.
+    A residual re-ranker: the logit is the cosine similarity of the two served embeddings (the very
+    score the ANN shortlist is ranked by, colour term included), scaled and shifted by two learned
+    numbers, plus a correction from a small convolutional comparison of the two feature maps. The
+    correction's last layer starts at zero, so an untrained scorer orders a shortlist exactly as the
+    search did; training can only move it where the spatial comparison knows better. (Scorers before
+    2.4.0 recomputed the network's cosine from the feature maps, without colour, and so re-ranking
+    undid part of what the colour term had found.)
     """
 
     def __init__(self, channels: int = 128, hidden: int = 128):
@@ -77,16 +78,14 @@ class Scorer(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(2 * hidden + 2 * channels, 128), nn.ReLU(inplace=True), nn.Linear(128, 1))
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
-        self.head = None  # attach() copies it from the trained embedder
         # logit = scale * (cos - shift) + correction; trained by a pointwise term for calibration
         self.scale = nn.Parameter(torch.tensor(10.0))
         self.shift = nn.Parameter(torch.tensor(0.8))
 
-    def attach(self, embedder: "Embedder") -> None:
-        """Takes a frozen copy of the embedder's head, so the exported scorer needs only feature maps."""
-        self.head = copy.deepcopy(embedder.head)
-        for p in self.head.parameters():
-            p.requires_grad_(False)
+    def load_weights(self, state: dict) -> None:
+        """Loads saved weights; those of older scorers carry a frozen copy of the embedder's head
+        (their cosine came from the feature maps), which the served embedding inputs replace."""
+        self.load_state_dict({k: v for k, v in state.items() if not k.startswith("head.")})
 
     def correction(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         x = torch.cat([a, b, (a - b).abs(), a * b], 1)
@@ -95,8 +94,8 @@ class Scorer(nn.Module):
         pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3)), ga * gb, (ga - gb).abs()], 1)
         return self.mlp(pooled).squeeze(1)
 
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        cos = (head_embedding(self.head, a) * head_embedding(self.head, b)).sum(1)
+    def forward(self, a: torch.Tensor, b: torch.Tensor, za: torch.Tensor, zb: torch.Tensor) -> torch.Tensor:
+        cos = (za * zb).sum(1)
         return self.scale * (cos - self.shift) + self.correction(a, b)
 
 
@@ -107,8 +106,8 @@ class ScorerProbability(nn.Module):
         super().__init__()
         self.scorer = scorer
 
-    def forward(self, query_features, candidate_features):
-        return torch.sigmoid(self.scorer(query_features, candidate_features))
+    def forward(self, query_features, candidate_features, query_embedding, candidate_embedding):
+        return torch.sigmoid(self.scorer(query_features, candidate_features, query_embedding, candidate_embedding))
 
 
 def count_params(m: nn.Module) -> int:

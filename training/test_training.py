@@ -12,7 +12,8 @@ from . import train
 import torch
 
 from .colour import PALETTE, ColourFused, ColourHistogram, colour_dim
-from .model import Embedder
+from .losses import shortlist_loss
+from .model import Embedder, Scorer
 from .preprocess import MEAN, STD, preprocess
 from .synthetic import synthetic_cache
 
@@ -80,6 +81,11 @@ class TrainTest(unittest.TestCase):
             n = int(np.prod(spec["shape"])) * 4
             self.assertEqual(os.path.getsize(os.path.join(out, "parity", spec["path"])), n)
         self.assertFalse(m["training"]["labels"])
+        # The scorer takes both feature maps and both served embeddings (its base cosine).
+        d = m["embedding"]["dim"]
+        self.assertEqual([(i["name"], i["shape"]) for i in m["files"]["scorer"]["inputs"]],
+                         [("query_features", ["batch", 128, 4, 4]), ("candidate_features", ["batch", 128, 4, 4]),
+                          ("query_embedding", ["batch", d]), ("candidate_embedding", ["batch", d])])
         self.assertEqual(len([n for n in os.listdir(self.tmp.name) if n.startswith(".")]), 0)  # no temp left
 
     def test_same_seed_same_weights(self):
@@ -95,22 +101,25 @@ def normalised(rgb: np.ndarray) -> torch.Tensor:
     return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
 
 
+def garment(colour, backdrop=(250, 250, 250)) -> torch.Tensor:
+    """A plain garment-sized block of colour on a backdrop, normalised as the model takes it."""
+    img = np.full((64, 64, 3), backdrop, np.uint8)
+    img[16:48, 20:44] = colour
+    return normalised(img)
+
+
 class ColourTest(unittest.TestCase):
-    def product(self, colour, backdrop=(250, 250, 250)) -> torch.Tensor:
-        img = np.full((64, 64, 3), backdrop, np.uint8)
-        img[16:48, 20:44] = colour
-        return normalised(img)
 
     def test_histogram_names_the_products_colour_not_the_backdrop(self):
         h = ColourHistogram(MEAN, STD)
         for colour, name in (((200, 25, 30), 13), ((20, 30, 80), 5), ((35, 35, 38), 0)):
-            hist = h(self.product(colour))[0] ** 2
+            hist = h(garment(colour))[0] ** 2
             self.assertAlmostEqual(float(hist.sum()), 1.0, places=4)
             self.assertEqual(int(hist.argmax()), name, f"{colour}: {hist}")
             self.assertGreater(float(hist[name]), 0.5)
         # The same red shirt on a grey backdrop keeps its histogram; a blue one does not.
-        red, grey_bg = h(self.product((200, 25, 30))), h(self.product((200, 25, 30), (120, 120, 120)))
-        blue = h(self.product((30, 60, 190)))
+        red, grey_bg = h(garment((200, 25, 30))), h(garment((200, 25, 30), (120, 120, 120)))
+        blue = h(garment((30, 60, 190)))
         self.assertGreater(float((red * grey_bg).sum()), 0.85)
         self.assertLess(float((red * blue).sum()), 0.3)
         self.assertEqual(len(PALETTE), colour_dim())
@@ -119,7 +128,7 @@ class ColourTest(unittest.TestCase):
         torch.manual_seed(0)
         emb = Embedder(16, 8, 32).eval()
         fused = ColourFused(emb, MEAN, STD, 0.3).eval()
-        a, b = self.product((200, 25, 30)), self.product((30, 60, 190))
+        a, b = garment((200, 25, 30)), garment((30, 60, 190))
         with torch.no_grad():
             (za, fa), (zb, _) = fused(a), fused(b)
             (ea, ra), (eb, _) = emb(a), emb(b)
@@ -129,6 +138,44 @@ class ColourTest(unittest.TestCase):
         h = ColourHistogram(MEAN, STD)
         want = 0.7 * float((ea * eb).sum()) + 0.3 * float((h(a) * h(b)).sum())
         self.assertAlmostEqual(float((za * zb).sum()), want, places=5)
+
+
+class ScorerTest(unittest.TestCase):
+    def test_untrained_scorer_orders_as_the_served_embedding(self):
+        """With a zero correction the scorer ranks by the fused cosine, colour term included: re-ranking
+        starts from the search's own order instead of the network's colour-blind one."""
+        torch.manual_seed(0)
+        fused = ColourFused(Embedder(16, 8, 32).eval(), MEAN, STD, 0.5).eval()
+        scorer = Scorer(32).eval()
+        query = garment((200, 25, 30))
+        shortlist = torch.cat([garment(c) for c in ((30, 60, 190), (190, 30, 35), (35, 35, 38), (230, 120, 130))])
+        with torch.no_grad():
+            zq, fq = fused(query)
+            zc, fc = fused(shortlist)
+            scores = scorer(fq.expand_as(fc), fc, zq.expand_as(zc), zc)
+        cos = (zq * zc).sum(1)
+        self.assertEqual(scores.argsort(descending=True).tolist(), cos.argsort(descending=True).tolist())
+        self.assertEqual(int(scores.argmax()), 1)  # the red one, whatever the random network thinks
+
+    def test_label_term_orders_the_wrong_products_by_kind(self):
+        """Without the label term the loss ignores how the wrong products are ordered; with it, a
+        shortlist that puts a same-kind product above another kind costs less than the reverse."""
+        y = torch.tensor([[1.0, 0.0, 0.0]])
+        same = torch.tensor([[1.0, 1.0, 0.0]])  # the true photo, a same-kind product, another kind
+        kind_first, kind_last = torch.tensor([[3.0, 1.0, 0.0]]), torch.tensor([[3.0, 0.0, 1.0]])
+        plain = [float(shortlist_loss(x, y, same, 0.2, 0.0)) for x in (kind_first, kind_last)]
+        self.assertAlmostEqual(plain[0], plain[1], places=6)
+        labelled = [float(shortlist_loss(x, y, same, 0.2, 0.5)) for x in (kind_first, kind_last)]
+        self.assertLess(labelled[0], labelled[1])
+
+    def test_weights_of_older_scorers_load(self):
+        """Scorers before 2.4.0 saved a copy of the embedder's head; adaptation starts from such models."""
+        scorer = Scorer(32)
+        old = dict(scorer.state_dict(), **{"head.0.weight": torch.zeros(4, 64), "head.0.bias": torch.zeros(4)})
+        old["scale"] = torch.tensor(7.0)
+        fresh = Scorer(32)
+        fresh.load_weights(old)
+        self.assertEqual(float(fresh.scale), 7.0)
 
 
 class SyntheticTest(unittest.TestCase):

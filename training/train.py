@@ -2,9 +2,10 @@
 
 Stage 1 (embedder): two independently augmented views of each photo are a positive pair, the
 other photos of the batch are negatives (NT-Xent); with labels a supervised contrastive term
-pulls same-label photos together. Stage 2 (scorer, embedder frozen): binary cross-entropy on
-positives (two views of one photo), hard negatives (nearest other photos under the embedder) and
-random negatives. Then ONNX export, parity fixtures, loss curve and models/manifest.json.
+pulls same-label photos together. Stage 2 (scorer, embedder frozen): listwise cross-entropy over
+the shortlists the served embedding (colour term included) really gives photo-like queries, as a
+correction on that embedding's cosine. Then ONNX export, parity fixtures, loss curve and
+models/manifest.json.
 """
 from __future__ import annotations
 
@@ -23,13 +24,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from . import data as datamod
 from .augment import RECIPES, augment, clean_batch
-from .colour import colour_dim
-from .export import export_onnx, sha256_file, write_parity
-from .losses import embedder_loss, supcon
+from .colour import colour_dim, served
+from .export import SCORER_INPUTS, export_onnx, sha256_file, write_parity
+from .losses import embedder_loss, shortlist_loss, supcon
 from .model import Embedder, Scorer, count_params
 from .preprocess import MEAN, STD, SCALE
 from .synthetic import synthetic_cache
@@ -73,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--shortlist", type=int, default=50, help="scorer: re-ranked shortlist size (as served: 50)")
     p.add_argument("--scorer-batch", type=int, default=32, help="scorer: queries per step (each with its shortlist)")
     p.add_argument("--pointwise-weight", type=float, default=0.2, help="scorer: weight of the calibrating BCE term")
+    p.add_argument("--scorer-label-weight", type=float, default=0.5,
+                   help="scorer, with --labels: weight of a listwise term that ranks the shortlist's photos of the "
+                        "query's label above the others (keeps re-ranked results of the right kind)")
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -206,7 +209,7 @@ def batches(n: int, b: int, g: torch.Generator):
 
 
 @torch.no_grad()
-def embed_all(embedder: Embedder, cache: torch.Tensor, size: int, bs: int = 256):
+def embed_all(embedder: torch.nn.Module, cache: torch.Tensor, size: int, bs: int = 256):
     embedder.eval()
     zs, fs = [], []
     for i in range(0, cache.shape[0], bs):
@@ -331,10 +334,11 @@ def shortlists(zq: torch.Tensor, gallery_z: torch.Tensor, truth: torch.Tensor, k
     return top
 
 
-def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress):
+def train_scorer(args, embedder, scorer, cache, labels, device, g, log, ckpt, progress):
     """Listwise training on the embedder's real shortlists, as served: an augmented query against
     the clean gallery's top `--shortlist` under the frozen embedder. Softmax cross-entropy over the
-    shortlist orders it; a weighted pointwise term keeps the probability calibrated."""
+    shortlist orders it; a weighted pointwise term keeps the probability calibrated; with labels and
+    --scorer-label-weight, photos of the query's label are pulled above the rest (losses.shortlist_loss)."""
     n = cache.shape[0]
     b = min(args.scorer_batch, n)
     k = max(2, min(args.shortlist, n))
@@ -345,11 +349,11 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress):
     embedder.eval()
     for p in embedder.parameters():
         p.requires_grad_(False)
-    scorer.attach(embedder)
+    view = served(embedder, MEAN, STD, args.colour_weight).to(device)  # shortlists and base cosine as served
     if total == 0 or (args.minutes > 0 and args.embedder_share >= 1):  # nothing to train: no gallery to embed
         return {"steps": [], "epochs": [], "total": 0, "batch": b, "shortlist": k, "seconds": 0.0}
     t_gallery = time.time()  # embedding the gallery is part of the stage's time budget
-    gallery_z, gallery_f = embed_all(embedder, cache, args.size)
+    gallery_z, gallery_f = embed_all(view, cache, args.size)
     log(f"scorer: shortlists of {k} from {n} clean photos, {b} queries per step")
     opt = torch.optim.AdamW([p for p in scorer.parameters() if p.requires_grad], lr=args.lr,
                             weight_decay=args.weight_decay)
@@ -361,7 +365,6 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress):
     budget = Budget(total, args.minutes * 60 * (1 - args.embedder_share), elapsed + time.time() - t_gallery)
     while not budget.done(step):
         scorer.train()
-        scorer.head.eval()
         ep_losses = []
         for idx in batches(n, b, g):
             if budget.done(step):
@@ -372,14 +375,17 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress):
             q = augment(cache[idx.to(cache.device)], args.size, g, 0.5 + 0.5 * torch.rand(m, generator=g),
                         "photo" if args.augment == "mixed" else args.augment)
             with torch.no_grad():
-                zq, fq = embedder(q.contiguous(memory_format=CL))
+                zq, fq = view(q.contiguous(memory_format=CL))
             truth = idx.to(gallery_z.device)
             top = shortlists(zq, gallery_z, truth, k)
             y = (top == truth.view(-1, 1)).float()
-            logits = scorer(fq.repeat_interleave(k, 0), gallery_f[top.flatten()]).view(m, k)
-            listwise = F.cross_entropy(logits, y.argmax(1))
-            pointwise = F.binary_cross_entropy_with_logits(logits, y, pos_weight=torch.tensor(float(k - 1), device=y.device))
-            loss = listwise + args.pointwise_weight * pointwise
+            logits = scorer(fq.repeat_interleave(k, 0), gallery_f[top.flatten()],
+                            zq.repeat_interleave(k, 0), gallery_z[top.flatten()]).view(m, k)
+            same = None
+            if labels is not None and args.scorer_label_weight > 0:
+                lab = labels.to(top.device)
+                same = (lab[top] == lab[truth].view(-1, 1)).float()
+            loss = shortlist_loss(logits, y, same, args.pointwise_weight, args.scorer_label_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -402,14 +408,15 @@ def train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress):
 
 @torch.no_grad()
 def evaluate(args, embedder, scorer, cache, labels, description, seed):
-    """Shopper-style check: strongly augmented query vs the clean gallery of the same photos."""
-    embedder.eval()
+    """Shopper-style check: strongly augmented query vs the clean gallery of the same photos, with
+    the embedding as served."""
+    view = served(embedder, MEAN, STD, args.colour_weight).to(cache.device).eval()
     scorer.eval()
     g = torch.Generator().manual_seed(seed + 7919)
-    gz, gf = embed_all(embedder, cache, args.size)
+    gz, gf = embed_all(view, cache, args.size)
     qz, qf = [], []
     for i in range(0, cache.shape[0], 256):
-        z, f = embedder(augment(cache[i:i + 256], args.size, g, torch.ones(min(256, cache.shape[0] - i))))
+        z, f = view(augment(cache[i:i + 256], args.size, g, torch.ones(min(256, cache.shape[0] - i))))
         qz.append(z)
         qf.append(f)
     qz, qf = torch.cat(qz), torch.cat(qf)
@@ -425,7 +432,7 @@ def evaluate(args, embedder, scorer, cache, labels, description, seed):
            f"recallAt{k}": round(float(hit.any(1).float().mean()), 4)}
     ks = min(args.shortlist, n)
     short = sim.topk(ks, dim=1).indices
-    scores = torch.stack([torch.sigmoid(scorer(qf, gf[short[:, j]])) for j in range(ks)], 1)  # [n,ks]
+    scores = torch.stack([torch.sigmoid(scorer(qf, gf[short[:, j]], qz, gz[short[:, j]])) for j in range(ks)], 1)  # [n,ks]
     rer = short.gather(1, scores.argsort(dim=1, descending=True))
     res["rerankShortlist"] = ks
     res["rerankedRecallAt1"] = round(float((rer[:, :1] == target).any(1).float().mean()), 4)
@@ -468,15 +475,15 @@ def plot_losses(emb_hist, sc_hist, path):
     plt.close(fig)
 
 
-def untrained_copy_of(args, emb_hist, sc_hist):
-    """The --init model's folder and manifest when this run trained nothing (0 steps in both stages)."""
-    if emb_hist["steps"] or sc_hist["steps"] or not args.init:
+def init_model(args):
+    """The --init model's folder and manifest, where it has one: this model's lineage."""
+    if not args.init:
         return None
     folder = os.path.dirname(os.path.abspath(args.init))
-    paths = [os.path.join(folder, n) for n in ("manifest.json", "loss.json", "loss.png")]
-    if not all(os.path.isfile(p) for p in paths):
+    path = os.path.join(folder, "manifest.json")
+    if not os.path.isfile(path):
         return None
-    with open(paths[0], encoding="utf-8") as fh:
+    with open(path, encoding="utf-8") as fh:
         return {"dir": folder, "manifest": json.load(fh)}
 
 
@@ -572,8 +579,7 @@ def main(argv=None) -> int:
         embedder.load_state_dict(init["embedder"])
         log(f"embedder weights from {args.init}")
         if args.init_scorer:
-            scorer.attach(embedder)  # the saved state includes the head copy
-            scorer.load_state_dict(init["scorer"])
+            scorer.load_weights(init["scorer"])
             log(f"scorer weights from {args.init}")
 
     out = os.path.abspath(args.out)
@@ -584,7 +590,7 @@ def main(argv=None) -> int:
                       signature, args.resume, log)
     t_train = time.time()
     emb_hist = train_embedder(args, embedder, cache, labels, attrs, device, g, log, ckpt, progress)
-    sc_hist = train_scorer(args, embedder, scorer, cache, device, g, log, ckpt, progress)
+    sc_hist = train_scorer(args, embedder, scorer, cache, labels, device, g, log, ckpt, progress)
     train_seconds = time.time() - t_train
 
     evaluation = None
@@ -624,8 +630,10 @@ def main(argv=None) -> int:
                                "colour_weight": args.colour_weight}}, weights)
         write_parity(embedder, scorer, args.size, tmp, args.colour_weight)
         c, fh, fw = args.channels, args.size // 16, args.size // 16
-        base = untrained_copy_of(args, emb_hist, sc_hist)
-        if base:  # re-exported weights (e.g. a new --colour-weight): the curves that made them are the base's
+        base = init_model(args)
+        untrained = not emb_hist["steps"] and not sc_hist["steps"]
+        if base and untrained and all(os.path.isfile(os.path.join(base["dir"], n)) for n in ("loss.json", "loss.png")):
+            # re-exported weights (e.g. a new --colour-weight): the curves that made them are the base's
             for name in ("loss.json", "loss.png"):
                 shutil.copy(os.path.join(base["dir"], name), os.path.join(tmp, name))
         else:
@@ -652,8 +660,8 @@ def main(argv=None) -> int:
                                          {"name": "features", "shape": ["batch", c, fh, fw]}]},
                 "scorer": {"path": "scorer.onnx", "sha256": sha256_file(files["scorer"]),
                            "bytes": os.path.getsize(files["scorer"]),
-                           "inputs": [{"name": "query_features", "shape": ["batch", c, fh, fw]},
-                                      {"name": "candidate_features", "shape": ["batch", c, fh, fw]}],
+                           "inputs": [{"name": name, "shape": ["batch", c, fh, fw] if "features" in name else ["batch", D]}
+                                      for name in SCORER_INPUTS],
                            "outputs": [{"name": "score", "shape": ["batch"]}]},
             },
             "parity": "parity/parity.json",
@@ -672,8 +680,9 @@ def main(argv=None) -> int:
                 "epochs": args.epochs, "scorerEpochs": args.scorer_epochs,
                 "steps": len(emb_hist["steps"]), "scorerSteps": len(sc_hist["steps"]),
                 "maxSteps": args.max_steps,
-                "scorerObjective": "listwise over the embedder's shortlist, residual on its cosine",
+                "scorerObjective": "listwise over the served embedding's shortlist, residual on its cosine",
                 "scorerShortlist": sc_hist["shortlist"],
+                "scorerLabelWeight": args.scorer_label_weight if labels is not None else 0,
                 "batchSize": emb_hist["batch"], "lr": args.lr, "seed": args.seed,
                 "size": S, "dim": D, "temperature": args.temperature, "augment": args.augment,
                 "supconWeight": args.supcon_weight if labels is not None else 0,

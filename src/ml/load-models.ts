@@ -7,7 +7,7 @@ import { loadManifest, type Manifest } from './manifest.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { EmbedPool } from './embed-pool.js';
 import { toTensor, validateRegion, type ToTensorOptions } from './preprocess.js';
-import { Scorer, scorerNames } from './scorer.js';
+import { Scorer, scorerNames, type ScorerBatch } from './scorer.js';
 import { assertTensorNames, openSession, type ExecutionProvider } from './session.js';
 import { ModelError, type EmbedTimings, type ImageEmbedding, type Models, type Region } from './types.js';
 
@@ -43,8 +43,8 @@ export interface LoadedModels extends Models {
   stats(): { embedRuns: number; embeddedImages: number; largestBatch: number };
   /** Runs the embedder on ready-made NCHW tensors (n × 3 × S × S floats): no batching, no preprocessing. */
   runEmbedder(input: Float32Array, n: number): Promise<{ embedding: Float32Array; features: Float32Array }>;
-  /** Runs the scorer on n ready-made feature pairs. */
-  runScorer(query: Float32Array, candidates: Float32Array, n: number): Promise<Float32Array>;
+  /** Runs the scorer on n ready-made pairs. */
+  runScorer(query: ScorerBatch, candidates: ScorerBatch, n: number): Promise<Float32Array>;
 }
 
 /** Loads and verifies the models in modelsDir and opens their sessions. */
@@ -71,7 +71,8 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
     const e = embedderNames(manifest);
     const s = scorerNames(manifest);
     assertTensorNames(embedderSession.session, [e.input], [e.embedding, e.features], 'embedder');
-    assertTensorNames(scorerSession.session, [s.query, s.candidate], [s.score], 'scorer');
+    const scorerInputs = [s.query, s.candidate, ...(s.embeddings ? [s.embeddings.query, s.embeddings.candidate] : [])];
+    assertTensorNames(scorerSession.session, scorerInputs, [s.score], 'scorer');
   } catch (err) {
     await release();
     throw err;
@@ -158,7 +159,7 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
       return out;
     },
 
-    async score(query: Float32Array, candidates: Float32Array[]): Promise<number[]> {
+    async score(query: ImageEmbedding, candidates: ImageEmbedding[]): Promise<number[]> {
       assertOpen();
       return scorer.score(query, candidates);
     },

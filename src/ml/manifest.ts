@@ -52,7 +52,8 @@ export const manifestSchema = z.object({
       outputs: z.array(tensorSpec).length(2),
     }),
     scorer: modelFile.extend({
-      inputs: z.tuple([tensorSpec, tensorSpec]),
+      /** Query and candidate feature maps, then (since siamese-cc0 2.4.0) their served embeddings. */
+      inputs: z.union([z.tuple([tensorSpec, tensorSpec, tensorSpec, tensorSpec]), z.tuple([tensorSpec, tensorSpec])]),
       outputs: z.tuple([tensorSpec]),
     }),
   }),
@@ -187,12 +188,13 @@ function checkConsistency(m: Manifest, where: string): void {
   if (!feat || feat.shape.length !== 4 || feat.shape[1] !== C || feat.shape[2] !== H || feat.shape[3] !== W) {
     problems.push(`files.embedder.outputs needs "features" [batch, ${C}, ${H}, ${W}]`);
   }
-  for (const input of m.files.scorer.inputs) {
+  m.files.scorer.inputs.forEach((input, i) => {
     const s = input.shape;
-    if (s.length !== 4 || s[1] !== C || s[2] !== H || s[3] !== W) {
-      problems.push(`files.scorer input "${input.name}" shape ${JSON.stringify(s)} is not [batch, ${C}, ${H}, ${W}]`);
+    const want = i < 2 ? ['batch', C, H, W] : ['batch', m.embedding.dim];
+    if (s.length !== want.length || s.some((d, k) => k > 0 && d !== want[k])) {
+      problems.push(`files.scorer input "${input.name}" shape ${JSON.stringify(s)} is not [${want.join(', ')}]`);
     }
-  }
+  });
   if (problems.length) throw new ModelError(`Model manifest ${where} is inconsistent:\n  ${problems.join('\n  ')}`);
 }
 

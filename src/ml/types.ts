@@ -44,8 +44,8 @@ export interface Models {
   provider: string;
   /** Embeds images (validated bytes, optional crop) in micro-batches of the configured size. */
   embed(images: { image: ValidatedImage; region?: Region }[], timings?: EmbedTimings): Promise<ImageEmbedding[]>;
-  /** Pairwise match probability in [0, 1] of the query's feature map against each candidate's. */
-  score(query: Float32Array, candidates: Float32Array[]): Promise<number[]>;
+  /** Pairwise match probability in [0, 1] of the query against each candidate (feature maps and embeddings). */
+  score(query: ImageEmbedding, candidates: ImageEmbedding[]): Promise<number[]>;
   close(): Promise<void>;
 }
 

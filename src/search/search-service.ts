@@ -5,7 +5,7 @@ import type { ImageView, ProductView } from '../catalog/views.js';
 import type { Database, ProductFilter, StoredHit, VectorModel } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { proposeRegion, validateImage, type ValidateImageOptions } from '../images/index.js';
-import type { Region } from '../ml/types.js';
+import type { ImageEmbedding, Region } from '../ml/types.js';
 import type { ActiveModel, ModelEntry } from '../models/active-model.js';
 import type { LoadShedder } from './load-shedder.js';
 import { SearchRecords } from './search-records.js';
@@ -178,7 +178,7 @@ export class SearchService {
       results: hits.slice(0, request.topK),
     });
     timer.add('record', performance.now() - recording);
-    if (request.rerank) return this.rerank(model, id, query.features, hits, request.topK, started, query, timer);
+    if (request.rerank) return this.rerank(model, id, query, hits, request.topK, started, query, timer);
     return timer.time('hydrate', () => this.result(model, id, hits, false, started, query));
   }
 
@@ -199,15 +199,15 @@ export class SearchService {
     }
     const params = search.params as unknown as SearchParams;
     const shortlist = await timer.time('ann', () => this.nearest(model, search.queryEmbedding, params, candidates));
-    return this.rerank(model, search.id, search.queryFeatures, shortlist, topK, started, { region: params.region, autoRegion: params.autoRegion ?? false }, timer);
+    return this.rerank(model, search.id, { vector: search.queryEmbedding, features: search.queryFeatures }, shortlist, topK, started, { region: params.region, autoRegion: params.autoRegion ?? false }, timer);
   }
 
   /** The pairwise scorer over a shortlist, with features stored at ingest (no image is decoded). */
-  private async rerank(model: ModelEntry, id: string, queryFeatures: Float32Array, shortlist: StoredHit[], topK: number, started: number, used: RegionUsed, timer: StageTimer) {
+  private async rerank(model: ModelEntry, id: string, query: ImageEmbedding, shortlist: StoredHit[], topK: number, started: number, used: RegionUsed, timer: StageTimer) {
     const reranked = await timer.time('rerank', async () => {
       const stored = await this.db.vectors.get(shortlist.map((h) => h.imageId), model.vectorModel);
       const scored = shortlist.filter((h) => stored.has(h.imageId));
-      const scores = await model.models.score(queryFeatures, scored.map((h) => stored.get(h.imageId)!.features));
+      const scores = await model.models.score(query, scored.map((h) => stored.get(h.imageId)!));
       return scored
         .map((h, i) => ({ ...h, score: scores[i] }))
         .sort((a, b) => b.score - a.score || a.distance - b.distance)
