@@ -59,10 +59,11 @@ def export_onnx(embedder: Embedder, scorer: Scorer, size: int, out_dir: str, col
     return {"embedder": e_path, "scorer": s_path, "channels": c}
 
 
-def synthetic_image(width: int = 224, height: int = 168) -> Image.Image:
+def synthetic_image(width: int = 256, height: int = 224) -> Image.Image:
     """A deterministic test picture: gradients, a disc, a rectangle, stripes and a checker patch.
-    Larger than the model input in both directions, as the photos the service resizes are (sharp's
-    'linear' kernel and PIL's bilinear differ far more when enlarging)."""
+    Larger than the model input in both directions (up to 192 px models, the shipped 2.5.0's size), as
+    the photos the service resizes are (sharp's 'linear' kernel and PIL's bilinear differ far more when
+    enlarging)."""
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     r = 255 * xx / (width - 1)
     g = 255 * yy / (height - 1)
