@@ -128,11 +128,14 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
   const catalog = await embedFiles(models, entries.map((e) => () => readFile(e.imagePath)), opts.rerank);
   const index: Index = { ids: entries.map((e) => e.id), ...catalog };
   const image = (set: Embedded, k: number) => ({ vector: set.vectors.subarray(k * dim, (k + 1) * dim), features: set.features[k]! });
-  /** Query i of `queries` against a shortlist of catalog rows, ordered by the pairwise scorer. */
-  const rerank = async (queries: Embedded, i: number, shortlist: number[]) => {
+  /** Query i of `queries` with its exact-scan top (≥ 10 rows): the first --candidates re-ordered by the pairwise scorer. */
+  const rerank = async (queries: Embedded, i: number, top: number[]) => {
+    const shortlist = top.slice(0, opts.candidates);
     const scores = await models.score(image(queries, i), shortlist.map((t) => image(catalog, t)));
-    return shortlist.map((t, j) => ({ t, s: scores[j]!, j })).sort((a, b) => b.s - a.s || a.j - b.j).map((o) => o.t);
+    const order = shortlist.map((t, j) => ({ t, s: scores[j]!, j })).sort((a, b) => b.s - a.s || a.j - b.j).map((o) => o.t);
+    return [...order, ...top.slice(opts.candidates)];
   };
+  const shortlistSize = opts.rerank ? Math.max(10, opts.candidates) : 10;
   const result: Record<string, unknown> = { models: dir, key: models.info.key, sha256: models.manifest.files.embedder.sha256.slice(0, 16) };
   const byGroup: Record<string, Record<string, number>> = {};
   for (const [group, queries] of groups) {
@@ -141,11 +144,11 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
     const rr: number[] = [];
     for (let i = 0; i < queries.length; i++) {
       const expected = new Set(queries[i]!.expected);
-      const top = nearest(index, dim, q.vectors, i * dim, Math.max(10, opts.candidates));
+      const top = nearest(index, dim, q.vectors, i * dim, shortlistSize);
       ann.push(rank(top.map((t) => index.ids[t]!), expected));
       let order = top;
       if (opts.rerank) {
-        order = [...(await rerank(q, i, top.slice(0, opts.candidates))), ...top.slice(opts.candidates)];
+        order = await rerank(q, i, top);
         rr.push(rank(order.map((t) => index.ids[t]!), expected));
       }
       if (i === 0 && opts.examples.includes(group)) await example(group, await queries[i]!.load(), order, (t) => expected.has(index.ids[t]!));
@@ -180,10 +183,11 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
     const agreements = [];
     const reranked = [];
     for (const [i, p] of photos.entries()) {
-      const top = nearest(index, dim, q.vectors, i * dim, 10);
+      const shortlist = nearest(index, dim, q.vectors, i * dim, shortlistSize);
+      const top = shortlist.slice(0, 10);
       const right = (t: number) => p.accepted.has(entries[t]!.attributes[map.attribute] ?? '');
       agreements.push(agreement(top, right) ?? 0);
-      if (opts.rerank) reranked.push(agreement((await rerank(q, i, nearest(index, dim, q.vectors, i * dim, opts.candidates))).slice(0, 10), right) ?? 0);
+      if (opts.rerank) reranked.push(agreement((await rerank(q, i, shortlist)).slice(0, 10), right) ?? 0);
       if (opts.exampleShopper.includes(p.label) && !shown.has(p.label)) {
         shown.add(p.label);
         await example(`shopper ${p.label}`, await readFile(p.path), top, right);
