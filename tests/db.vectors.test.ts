@@ -188,6 +188,21 @@ describe.each(testBackends())('vector search on $name', ({ name, open }) => {
     expect(exact).not.toContain('image_embeddings_hnsw_');
   });
 
+  it('a plain search is one statement, outside any transaction; an exact one opens a transaction for its settings', async () => {
+    let transactions = 0;
+    const db = t.over({}, () => transactions++);
+    const vector = big.images[3]!.vector;
+    const plain = await db.vectors.nearest({ model: m32, vector, k: 10 });
+    expect(plain[0]!.imageId).toBe(big.images[3]!.id);
+    expect(transactions).toBe(0);
+    const filtered = await db.vectors.nearest({ model: m32, vector, k: 5, filter: { category: ['rare'] } });
+    expect(filtered.length).toBe(5);
+    expect(transactions).toBe(0);
+    const exact = await db.vectors.nearest({ model: m32, vector, k: 10, exact: true });
+    expect(exact[0]!.imageId).toBe(big.images[3]!.id);
+    expect(transactions).toBe(1);
+  });
+
   it('finds the nearest products, one entry per product with its closest image', async () => {
     const r = rng(7);
     for (let n = 0; n < 5; n++) {

@@ -105,7 +105,8 @@ export function databaseOver(
   // What a search reads: the nearest-neighbour SQL, and stored embeddings (re-rank, "more like this").
   const searchReadsOf = (q: Client['prisma'], st: PlannerStats, set: () => Promise<SearchSettings>) => {
     const { get, count } = embeddingRepository(clientScope(q), storage, st);
-    return { ...vectorSearch(clientScope(q), storage, st, set), get, count };
+    // Replicas' connections start with the primary's session settings: the fast path holds there too.
+    return { ...vectorSearch(clientScope(q), storage, st, set, client.sessionSettings), get, count };
   };
   const onReplicas = replicas.map(({ client: r }) => ({
     catalog: catalogReads(clientScope(r.prisma)),

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import pino from 'pino';
-import { createClient } from '../../src/db/client.js';
+import { createClient, type Client } from '../../src/db/client.js';
 import { searchSessionSettings } from '../../src/db/vector-search.js';
 import type { SqlConnection } from '../../src/db/connections.js';
 import { databaseOver, openDatabase, type Database, type OpenDatabaseOptions } from '../../src/db/index.js';
@@ -39,8 +39,11 @@ export interface OpenedBackend {
   url?: string;
   /** A fresh temp folder (the embedded database lives in <dataDir>/pgdata). */
   dataDir: string;
-  /** Another Database over the same connection with other settings (closed with this one, never by itself). */
-  over(opts: Partial<Pick<OpenDatabaseOptions, 'efSearch' | 'vectorStorage'>>): Database;
+  /**
+   * Another Database over the same connection with other settings (closed with this one, never by
+   * itself); `onTransaction` is told of every transaction it opens on the client.
+   */
+  over(opts: Partial<Pick<OpenDatabaseOptions, 'efSearch' | 'vectorStorage'>>, onTransaction?: () => void): Database;
   cleanup(): Promise<void>;
 }
 
@@ -130,13 +133,29 @@ async function openWithSql(opts: Pick<OpenDatabaseOptions, 'url' | 'dataDir' | '
   let conn: Promise<SqlConnection> | undefined;
   return {
     db,
-    over: (other: Partial<Pick<OpenDatabaseOptions, 'efSearch' | 'vectorStorage'>>) => databaseOver(client, { ...opts, ...other }, logger),
+    over: (other: Partial<Pick<OpenDatabaseOptions, 'efSearch' | 'vectorStorage'>>, onTransaction?: () => void) =>
+      databaseOver(onTransaction ? { ...client, prisma: watchTransactions(client.prisma, onTransaction) } : client, { ...opts, ...other }, logger),
     sql: async <T,>(query: string, params?: unknown[]) => (await (conn ??= client.connectForMigrations())).query<T>(query, params),
     async close() {
       if (conn) await (await conn).release();
       await db.close();
     },
   };
+}
+
+/** The same client, calling `onTransaction` whenever $transaction is. */
+function watchTransactions(prisma: Client['prisma'], onTransaction: () => void): Client['prisma'] {
+  return new Proxy(prisma, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (prop !== '$transaction') return value.bind(target);
+      return (...args: unknown[]) => {
+        onTransaction();
+        return value.apply(target, args);
+      };
+    },
+  });
 }
 
 async function openEmbedded(opts: OpenOptions = {}): Promise<OpenedBackend> {
