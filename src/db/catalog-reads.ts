@@ -88,16 +88,18 @@ export function catalogReads(scope: Scope): CatalogReads {
   // One statement (a search hydrates its hits with it): products and their images as JSON.
   const byIds = async (ids: string[]) => {
     if (ids.length === 0) return [];
-    const rows = await q.$queryRaw<(Product & { images: (Omit<ProductImage, 'createdAt'> & { createdAt: string })[] })[]>`
+    // Timestamps as timestamptz: the driver parses those alike everywhere (src/db/scope.ts).
+    const rows = await scope.sql<Product & { images: (Omit<ProductImage, 'createdAt'> & { createdAt: string })[] }>(Prisma.sql`
       SELECT p.id::text AS id, p.source, p.external_id AS "externalId", p.title, p.description, p.brand, p.category,
-             p.colour, p.price::text AS price, p.currency, p.attributes, p.created_at AS "createdAt", p.updated_at AS "updatedAt",
+             p.colour, p.price::text AS price, p.currency, p.attributes,
+             p.created_at AT TIME ZONE 'UTC' AS "createdAt", p.updated_at AT TIME ZONE 'UTC' AS "updatedAt",
              COALESCE(json_agg(json_build_object(
                'id', i.id, 'productId', i.product_id, 'sha256', i.sha256, 'phash', i.phash, 'width', i.width,
                'height', i.height, 'mediaPath', i.media_path, 'position', i.position, 'sourceUrl', i.source_url,
                'createdAt', i.created_at) ORDER BY i.position, i.created_at, i.id) FILTER (WHERE i.id IS NOT NULL), '[]') AS images
       FROM products p LEFT JOIN product_images i ON i.product_id = p.id
       WHERE p.id = ANY(${ids}::uuid[])
-      GROUP BY p.id`;
+      GROUP BY p.id`);
     return rows.map((row) => storedProduct({ ...row, images: row.images.map((i) => ({ ...i, createdAt: new Date(i.createdAt) })) }));
   };
   return {

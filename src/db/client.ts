@@ -4,15 +4,19 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type pino from 'pino';
-import { PrismaClient } from '../../generated/prisma/client.js';
+import { PrismaClient, type Prisma } from '../../generated/prisma/client.js';
 import type { DatabaseKind } from './types.js';
 import { pgliteConnector, postgresConnector, type MigrationConnector } from './connections.js';
+import type { DriverStatement } from './scope.js';
 
 export interface Client {
   kind: DatabaseKind;
   prisma: PrismaClient;
+  /** A statement on Prisma's own connections, without its engine (src/db/scope.ts). */
+  driver: DriverStatement;
   /** Raw connections for the migrator (multi-statement scripts, session advisory locks). */
   connectForMigrations: MigrationConnector;
   /** Where the embedded database lives; undefined for Postgres. */
@@ -64,14 +68,12 @@ export async function createPostgresClient(
   connect = true,
 ): Promise<Client> {
   const options = Object.entries(sessionSettings).map(([name, value]) => `-c ${name}=${value}`).join(' ');
-  const adapter = new PrismaPg(
-    // Without a connect timeout a pool waits forever for an unreachable server.
-    { connectionString: url, connectionTimeoutMillis: 5000, application_name: applicationName, ...(options && { options }) },
-    {
-      onPoolError: (err) => logger.error({ err }, 'postgres pool error'),
-      onConnectionError: (err) => logger.warn({ err }, 'postgres connection error'),
-    },
-  );
+  // Without a connect timeout a pool waits forever for an unreachable server.
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 5000, application_name: applicationName, ...(options && { options }) });
+  const adapter = new PrismaPg(pool, {
+    onPoolError: (err) => logger.error({ err }, 'postgres pool error'),
+    onConnectionError: (err) => logger.warn({ err }, 'postgres connection error'),
+  });
   const prisma = new PrismaClient({ adapter });
   if (connect) await prisma.$connect();
   logger.debug({ host: safeHost(url) }, 'connected to postgres');
@@ -79,9 +81,14 @@ export async function createPostgresClient(
     kind: 'postgres',
     host: safeHost(url),
     prisma,
+    driver: async <T>(statement: Prisma.Sql) => (await pool.query(statement.text, statement.values)).rows as T[],
     connectForMigrations: postgresConnector(url),
     sessionSettings,
-    close: () => prisma.$disconnect(),
+    async close() {
+      await prisma.$disconnect();
+      // The pool is ours (the driver's statements use it too, even where Prisma never connected).
+      if (!pool.ended) await pool.end();
+    },
   };
 }
 
@@ -99,6 +106,8 @@ async function createEmbeddedClient(dataDir: string, sessionSettings: Record<str
     kind: 'embedded',
     host: 'embedded',
     prisma,
+    // PGlite runs a query only between the adapter's transactions (its own lock), never inside one.
+    driver: async <T>(statement: Prisma.Sql) => (await pglite.query<T>(statement.text, statement.values)).rows,
     connectForMigrations: pgliteConnector(pglite),
     pgdataDir,
     sessionSettings,

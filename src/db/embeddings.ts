@@ -51,10 +51,10 @@ export function embeddingRepository(scope: Scope, storage: VectorStorage, stats:
       const out = new Map<string, StoredEmbedding>();
       if (imageIds.length === 0) return out;
       // Features as base64: see base64ToFloat32.
-      const rows = await scope.q.$queryRaw<{ imageId: string; embedding: string; features: string }[]>`
+      const rows = await scope.sql<{ imageId: string; embedding: string; features: string }>(Prisma.sql`
         SELECT image_id::text AS "imageId", embedding::text AS embedding, encode(features, 'base64') AS features
         FROM image_embeddings
-        WHERE model_key = ${model.key} AND image_id = ANY(${[...new Set(imageIds)]}::uuid[])`;
+        WHERE model_key = ${model.key} AND image_id = ANY(${[...new Set(imageIds)]}::uuid[])`);
       for (const r of rows) out.set(r.imageId, { vector: vectorFromSql(r.embedding), features: base64ToFloat32(r.features) });
       return out;
     },

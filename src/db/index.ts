@@ -101,18 +101,18 @@ export function databaseOver(
   });
   // Lag-tolerant reads: on the replicas in turn, on the primary when none answers.
   const router = replicaRouter(replicas, logger);
-  const primary = repositories(clientScope(prisma));
+  const primary = repositories(clientScope(prisma, client.driver));
   // What a search reads: the nearest-neighbour SQL, and stored embeddings (re-rank, "more like this").
-  const searchReadsOf = (q: Client['prisma'], st: PlannerStats, set: () => Promise<SearchSettings>) => {
-    const { get, count } = embeddingRepository(clientScope(q), storage, st);
+  const searchReadsOf = (c: Client, st: PlannerStats, set: () => Promise<SearchSettings>) => {
+    const { get, count } = embeddingRepository(clientScope(c.prisma, c.driver), storage, st);
     // Replicas' connections start with the primary's session settings: the fast path holds there too.
-    return { ...vectorSearch(clientScope(q), storage, st, set, client.sessionSettings), get, count };
+    return { ...vectorSearch(clientScope(c.prisma, c.driver), storage, st, set, client.sessionSettings), get, count };
   };
   const onReplicas = replicas.map(({ client: r }) => ({
-    catalog: catalogReads(clientScope(r.prisma)),
-    vectors: searchReadsOf(r.prisma, replicaStats(stats), searchSettingsOf(r.prisma, opts.efSearch, logger)),
+    catalog: catalogReads(clientScope(r.prisma, r.driver)),
+    vectors: searchReadsOf(r, replicaStats(stats), searchSettingsOf(r.prisma, opts.efSearch, logger)),
   }));
-  const searchReads = routedReads(router, searchReadsOf(prisma, stats, settings), onReplicas.map((r) => r.vectors));
+  const searchReads = routedReads(router, searchReadsOf(client, stats, settings), onReplicas.map((r) => r.vectors));
   let migrationNames: Promise<string[]> | undefined;
   // Every call that fails because the database is unreachable throws DATABASE_UNAVAILABLE.
   return withOutageErrors<Database>({
@@ -121,10 +121,10 @@ export function databaseOver(
     ...primary,
     // Searches read from the replicas; embedding writes stay on the primary.
     vectors: { ...primary.vectors, ...searchReads },
-    replicaCatalog: routedReads(router, catalogReads(clientScope(prisma)), onReplicas.map((r) => r.catalog)),
-    models: vectorModelRepository(clientScope(prisma), storage, opts.efSearch, logger),
-    modelVersions: modelVersionRepository(clientScope(prisma), storage),
-    adaptationJobs: adaptationJobRepository(clientScope(prisma)),
+    replicaCatalog: routedReads(router, catalogReads(clientScope(prisma, client.driver)), onReplicas.map((r) => r.catalog)),
+    models: vectorModelRepository(clientScope(prisma, client.driver), storage, opts.efSearch, logger),
+    modelVersions: modelVersionRepository(clientScope(prisma, client.driver), storage),
+    adaptationJobs: adaptationJobRepository(clientScope(prisma, client.driver)),
     transaction: (work) => prisma.$transaction((tx) => work(repositories(transactionScope(tx)))),
     migrate: async () => {
       const applied = await runMigrations({ connect: client.connectForMigrations, logger, migrationsDir: opts.migrationsDir });

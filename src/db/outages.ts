@@ -23,9 +23,10 @@ export function isOutage(error: unknown): boolean {
   if (typeof e.code === 'string' && (PRISMA_CODES.has(e.code) || SOCKET_CODES.has(e.code))) return true;
   const cause = e.meta?.driverAdapterError?.cause;
   if (cause?.kind && ADAPTER_KINDS.has(cause.kind)) return true;
-  // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting down or starting).
-  const sqlState = cause?.kind === 'postgres' ? cause.code : undefined;
-  if (sqlState && (sqlState.startsWith('08') || /^57P0[1-3]$/.test(sqlState))) return true;
+  // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting down or
+  // starting): under the adapter's cause, or the code of node-postgres's own error (src/db/scope.ts).
+  const sqlState = cause?.kind === 'postgres' ? cause.code : e.code;
+  if (typeof sqlState === 'string' && (sqlState.startsWith('08') || /^57P0[1-3]$/.test(sqlState))) return true;
   // pg-pool's connect timeout: every connection busy or the server too slow to accept one in time.
   return (
     typeof e.message === 'string' &&

@@ -1,6 +1,7 @@
 // Searches as stored: the query's embedding and features, its parameters and hits, so that a
 // later rerankSearch can score the same query again without the image.
 import { randomUUID } from 'node:crypto';
+import { Prisma } from '../../generated/prisma/client.js';
 import { base64ToFloat32, float32ToBase64 } from './floats.js';
 import type { Scope } from './scope.js';
 
@@ -71,14 +72,14 @@ export function searchRepository(scope: Scope): SearchRepository {
         results: s.results,
         reranked: s.reranked ?? null,
       }));
-      await q.$executeRaw`
+      await scope.sql(Prisma.sql`
         INSERT INTO searches (id, expires_at, query_image_hash, model_key, query_embedding, query_features, params, results, reranked)
         SELECT r.id::uuid, r.expires_at::timestamptz, r.query_image_hash, r.model_key,
                decode(r.embedding, 'base64'), decode(r.features, 'base64'), r.params, r.results, r.reranked
         FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r(
           id text, expires_at text, query_image_hash text, model_key text, embedding text, features text,
           params jsonb, results jsonb, reranked jsonb)
-        ON CONFLICT (id) DO NOTHING`;
+        ON CONFLICT (id) DO NOTHING`);
     },
 
     async saveRerank(id, reranked) {

@@ -120,7 +120,7 @@ export function vectorSearch(
       const first = settingsFor(q, fetch, s);
       if (first.every(([name, value]) => sessionSettings[name] === value)) {
         // The connection's own settings are this search's: one statement, no transaction.
-        const { hits, complete } = bestPerProduct(await scope.q.$queryRaw<NearestHit[]>(nearestSql(q, fetch, storage)), q.k, fetch);
+        const { hits, complete } = bestPerProduct(await scope.sql<NearestHit>(nearestSql(q, fetch, storage)), q.k, fetch);
         if (complete) return hits;
         fetch = Math.min(MAX_FETCH, fetch * OVERFETCH);
       }

@@ -121,15 +121,29 @@ export async function toTensor(
 export function normalize(pixels: Uint8Array, spec: TensorSpec): Float32Array {
   const plane = spec.size * spec.size;
   const out = new Float32Array(3 * plane);
+  // A pixel has 256 values per channel: each one's result, computed once, is looked up.
+  const table = normalizeTable(spec);
   for (let c = 0; c < 3; c++) {
-    // Same float32 steps as numpy: x/scale, then (x - mean)/std.
-    const mean = Math.fround(spec.mean[c]!);
-    const std = Math.fround(spec.std[c]!);
-    const scale = Math.fround(spec.scale);
-    for (let i = 0; i < plane; i++) {
-      const x = Math.fround(pixels[i * 3 + c]! / scale);
-      out[c * plane + i] = Math.fround(x - mean) / std;
-    }
+    const base = c * 256;
+    const offset = c * plane;
+    for (let i = 0; i < plane; i++) out[offset + i] = table[base + pixels[i * 3 + c]!]!;
   }
   return out;
+}
+
+const tables = new WeakMap<TensorSpec, Float32Array>();
+
+/** The 3 × 256 normalized values, in the same float32 steps as numpy: x/scale, then (x − mean)/std. */
+function normalizeTable(spec: TensorSpec): Float32Array {
+  let table = tables.get(spec);
+  if (table) return table;
+  table = new Float32Array(3 * 256);
+  const scale = Math.fround(spec.scale);
+  for (let c = 0; c < 3; c++) {
+    const mean = Math.fround(spec.mean[c]!);
+    const std = Math.fround(spec.std[c]!);
+    for (let v = 0; v < 256; v++) table[c * 256 + v] = Math.fround(Math.fround(v / scale) - mean) / std;
+  }
+  tables.set(spec, table);
+  return table;
 }
