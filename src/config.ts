@@ -33,6 +33,9 @@ const schema = z.object({
   ML_WORKERS: z.coerce.number().int().min(0).max(32).default(Math.min(4, availableParallelism() - 1)),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   UPLOAD_MAX_FILES: z.coerce.number().int().min(1).max(100).default(10),
+  // Uploaded files are held in memory while their request runs: this many MB over all requests at
+  // once; past it an upload is refused OVERLOADED (503) until others finish.
+  UPLOAD_MEMORY_MB: z.coerce.number().min(1).max(100_000).default(256),
   IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(40_000_000),
   // Width and height bound the work too: a 39,000,000 × 1 PNG is within the pixel limit.
   IMAGE_MAX_SIDE: z.coerce.number().int().min(64).default(12_000),

@@ -195,6 +195,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     adminApiKey: config.ADMIN_API_KEY,
     uploadMaxBytes: config.UPLOAD_MAX_BYTES,
     uploadMaxFiles: config.UPLOAD_MAX_FILES,
+    uploadMemoryBytes: config.UPLOAD_MEMORY_MB * 2 ** 20,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     trustProxy: config.TRUST_PROXY,
     refuseIfOverloaded: () => shedder.refuseIfSaturated(),

@@ -11,7 +11,8 @@ import { loadConfig } from '../src/config.js';
 import { MediaStore } from '../src/storage/media-store.js';
 import { errorCode, graphql } from './support/graphql.js';
 import { hostileCorpus, hostileMaterial } from './support/hostile.js';
-import { hugePng, productImage } from './support/images.js';
+import sharp from 'sharp';
+import { hugePng, productImage, randomBytes } from './support/images.js';
 import { classify, forEachConcurrently, sendRaw, type RawAnswer } from './support/raw-http.js';
 import { createPostgresDatabase, serviceBackends, startTestService, type TestService } from './support/service.js';
 
@@ -432,4 +433,33 @@ describe.runIf(postgres)('a database outage (postgres behind a proxy)', () => {
     expect(after.errors).toBeUndefined();
     expect(after.data.similarProducts.items[0].product.externalId).toBe('p1');
   }, 90_000);
+});
+
+// Uploads are held in memory (src/http/uploads.ts) under a process-wide budget: one DB is enough.
+describe('upload memory budget over HTTP', () => {
+  let t: TestService;
+  /** A PNG of noise: it does not compress, so its size is about width × height × 3 bytes. */
+  const noisePng = (width: number, height: number, seed: number) =>
+    sharp(randomBytes(width * height * 3, seed), { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+
+  beforeAll(async () => {
+    t = await startTestService((await serviceBackends())[0]!, { DEMO_CATALOG: 'false', UPLOAD_MEMORY_MB: '1' });
+    await seed(t);
+  });
+  afterAll(() => t?.stop());
+
+  it('refuses a file that would take uploads past UPLOAD_MEMORY_MB with OVERLOADED, and gives the memory back after each request', async () => {
+    const big = await noisePng(800, 600, 1); // 1.4 MB
+    expect(big.length).toBeGreaterThan(2 ** 20);
+    const refused = await search(t.url, big);
+    expect([refused.status, errorCode(refused)]).toEqual([503, 'OVERLOADED']);
+    // 0.6 MB each: one fits, two would not; in turn, each finds the memory the one before held.
+    for (let i = 0; i < 3; i++) {
+      const found = await search(t.url, await noisePng(400, 500, 2 + i));
+      expect(found.errors).toBeUndefined();
+      expect(found.data.similarProducts.items.length).toBe(3);
+    }
+    const small = await search(t.url, await productImage(2, { width: 96, height: 96 }));
+    expect(small.data.similarProducts.items[0].product.externalId).toBe('p2');
+  });
 });

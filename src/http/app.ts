@@ -17,7 +17,7 @@ import { StageTimer } from '../search/stage-timer.js';
 import { searchRateLimit } from './rate-limit.js';
 import { REST_PREFIX, restApi } from './rest-api.js';
 import { rootPage } from './root-page.js';
-import { graphqlUploads } from './uploads.js';
+import { graphqlUploads, UploadMemory } from './uploads.js';
 
 export interface AppOptions {
   apollo: ApolloServer<ApiContext>;
@@ -26,6 +26,8 @@ export interface AppOptions {
   adminApiKey?: string;
   uploadMaxBytes: number;
   uploadMaxFiles: number;
+  /** Bytes of GraphQL uploads held in memory at once, over all requests (UPLOAD_MEMORY_MB). */
+  uploadMemoryBytes: number;
   /** Requests per client IP per minute on the search endpoints (/graphql, /api); 0: no limit. */
   rateLimitPerMinute: number;
   /** Express's 'trust proxy': hops or proxy addresses whose X-Forwarded-For names the client (TRUST_PROXY). */
@@ -77,7 +79,7 @@ export function createApp(options: AppOptions): express.Express {
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
-    graphqlUploads({ maxFileSize: options.uploadMaxBytes, maxFiles: options.uploadMaxFiles }),
+    graphqlUploads({ maxFileSize: options.uploadMaxBytes, maxFiles: options.uploadMaxFiles, memory: new UploadMemory(options.uploadMemoryBytes) }),
     expressMiddleware(options.apollo, {
       context: async ({ req, res }) => ({
         ...options.services,

@@ -23,6 +23,7 @@ export async function readUpload(upload: Promise<FileUpload> | FileUpload): Prom
 }
 
 function uploadError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
   const { status, message } = error as { status?: number; message?: string };
   if (status === 413) return new AppError('IMAGE_TOO_LARGE', 'The uploaded file is larger than the upload limit.');
   return new AppError('BAD_USER_INPUT', `The upload could not be read${message ? `: ${message}` : '.'}`);
