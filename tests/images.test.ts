@@ -131,6 +131,15 @@ describe('renderMedia', () => {
     const display = await sharp(media.display).metadata();
     expect([display.width, display.height]).toEqual([100, 100]);
     expect(display.hasAlpha).toBe(true);
+    // Within the thumbnail's size both renditions are the same pixels: one encoding serves both.
+    expect(media.thumbnail).toBe(media.display);
+  });
+
+  it('encodes the two renditions apart once the image is larger than the thumbnail', async () => {
+    const media = await renderMedia(await validateImage(await productImage(3, { width: 300, height: 200 }), { maxPixels: MAX }));
+    const [display, thumb] = await Promise.all([sharp(media.display).metadata(), sharp(media.thumbnail).metadata()]);
+    expect([display.width, display.height]).toEqual([300, 200]);
+    expect([thumb.width, thumb.height]).toEqual([256, 171]);
   });
 });
 

@@ -41,6 +41,11 @@ export async function renderMedia(image: ValidatedImage, opts: RenderMediaOption
       .webp({ quality, effort: RENDITION_EFFORT })
       .toBuffer();
   try {
+    // An image within the thumbnail's size is both renditions at its own size: encoded once.
+    if (Math.max(image.width, image.height) <= thumbnailSize) {
+      const both = await render(thumbnailSize, 82);
+      return { display: both, thumbnail: both, contentType: 'image/webp', extension: 'webp' };
+    }
     const [display, thumbnail] = await Promise.all([render(displaySize, 82), render(thumbnailSize, 75)]);
     return { display, thumbnail, contentType: 'image/webp', extension: 'webp' };
   } catch (err) {
