@@ -141,6 +141,29 @@ describe.each(await serviceBackends())('folder and manifest ingest ($name)', (ba
     expect((await product('catalog', 'J1')).brand).toBe('Weave');
   });
 
+  it('stores the embeddings a batch was given ahead by the active model, ignores another model\'s, and embeds ahead only new images', async () => {
+    const importer = t.service.importer;
+    const model = t.service.services.models.current().vectorModel;
+    const prepare = async (seed: number) => importer.prepare(await image(seed));
+    const [a, b, c] = await Promise.all([prepare(61), prepare(62), prepare(63)]);
+    const item = (id: string, img: typeof a) => ({ product: { source: 'ahead', externalId: id, title: id }, images: [img] });
+    // B's embedding handed in under A's hash: what is stored for A shows which one was used.
+    const { bySha256 } = await importer.embedAhead([item('B', b)]);
+    const swapped = new Map([[a.image.sha256, bySha256.get(b.image.sha256)!]]);
+    const stored = async (id: string) => {
+      const imageId = (await product('ahead', id)).images[0]!.id;
+      return (await t.service.db.vectors.get([imageId], model)).get(imageId)!.vector;
+    };
+    await importer.importBatch([item('A', a)], { embedded: { modelKey: model.key, bySha256: swapped } });
+    expect(Array.from(await stored('A'))).toEqual(Array.from(bySha256.get(b.image.sha256)!.vector));
+    await importer.importBatch([item('C', c)], { embedded: { modelKey: 'another@1', bySha256: new Map([[c.image.sha256, bySha256.get(b.image.sha256)!]]) } });
+    const own = (await importer.embedAhead([item('C2', c)])).bySha256;
+    expect(own.size).toBe(0); // C is in the catalog now: nothing to embed ahead
+    expect(Array.from(await stored('C'))).not.toEqual(Array.from(bySha256.get(b.image.sha256)!.vector));
+    const fresh = (await importer.embedAhead([item('D', await prepare(64)), item('A2', a)])).bySha256;
+    expect(fresh.size).toBe(1);
+  });
+
   it('refuses bad arguments before starting a run', async () => {
     await expect(t.service.ingest.run({ kind: 'folder', dir: path.join(root, 'nowhere') })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(t.service.ingest.run({ kind: 'manifest', file: path.join(root, 'manifests/catalog.csv'), map: 'titel=name' })).rejects.toThrow(

@@ -2,6 +2,7 @@
 // policy, and the decision taken about each image.
 import type { ProductRecord, Repositories, SavedProduct } from '../db/index.js';
 import type { ValidatedImage, ValidateImageOptions } from '../images/index.js';
+import type { ImageEmbedding } from '../ml/types.js';
 
 export interface ImageInput {
   bytes: Buffer;
@@ -57,6 +58,14 @@ export interface ImportOptions {
   runId?: string;
   /** Runs inside the unit of work that writes the products (after them). */
   alsoInTx?: (tx: Repositories, results: ImportResult[]) => Promise<void>;
+  /** The batch's images embedded beforehand (ProductImporter.embedAhead); the rest are embedded here. */
+  embedded?: EmbeddedAhead;
+}
+
+/** Embeddings made ahead of an import, by image sha256, with the model that made them. */
+export interface EmbeddedAhead {
+  modelKey: string;
+  bySha256: Map<string, ImageEmbedding>;
 }
 
 export interface ImporterOptions {

@@ -4,6 +4,7 @@ import type { ModelWriters } from '../models/active-model.js';
 import type { MediaStore } from '../storage/media-store.js';
 import { sortByHash } from './exact-duplicates.js';
 import type {
+  EmbeddedAhead,
   FreshImage,
   ImageDecision,
   ImageInput,
@@ -53,6 +54,20 @@ export class ProductImporter {
     return result!;
   }
 
+  /**
+   * Embeds a batch's images with the active model ahead of its importBatch (an ingest runs it
+   * while the batch before is being written, so that the embedder never waits for the
+   * database); images the catalog already holds are left out.
+   */
+  async embedAhead(items: ImportItem[]): Promise<EmbeddedAhead> {
+    const [active] = this.models.writers();
+    const images = [...new Map(items.flatMap((item) => item.images.map((i) => [i.image.sha256, i.image] as const))).values()];
+    const known = await this.db.catalog.imagesBySha256(images.map((i) => i.sha256));
+    const wanted = images.filter((i) => !known.has(i.sha256));
+    const embeddings = await active!.models.embed(wanted.map((image) => ({ image })));
+    return { modelKey: active!.vectorModel.key, bySha256: new Map(wanted.map((i, n) => [i.sha256, embeddings[n]!])) };
+  }
+
   async importBatch(items: ImportItem[], options: ImportOptions = {}): Promise<ImportResult[]> {
     const policy = options.nearDuplicates ?? this.options.nearDuplicates;
     const shas = items.flatMap((item) => item.images.map((i) => i.image.sha256));
@@ -65,8 +80,12 @@ export class ProductImporter {
     const early = policy.action === 'link' ? render(fresh) : null;
     early?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
     const [active, ...others] = this.models.writers();
-    const embeddings = await active!.models.embed(fresh.map((f) => ({ image: f.prepared.image })));
-    const vectorOf = new Map(fresh.map((f, i) => [f.id, embeddings[i]!]));
+    // Made ahead by the same model (an activation in between makes them useless), or now.
+    const ahead = options.embedded?.modelKey === active!.vectorModel.key ? options.embedded.bySha256 : undefined;
+    const missing = fresh.filter((f) => !ahead?.has(f.prepared.image.sha256));
+    const embeddings = await active!.models.embed(missing.map((f) => ({ image: f.prepared.image })));
+    const made = new Map(missing.map((f, i) => [f.id, embeddings[i]!]));
+    const vectorOf = new Map(fresh.map((f) => [f.id, made.get(f.id) ?? ahead!.get(f.prepared.image.sha256)!]));
     const near = await findNearDuplicates(this.db, active!.vectorModel, fresh, vectorOf, policy);
 
     const stored = fresh.filter((f) => near.get(f.id)?.action !== 'skipped');

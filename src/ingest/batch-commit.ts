@@ -1,13 +1,17 @@
 // Batch commit: a batch of prepared items through the importer's write path, with the run's
 // progress recorded in the same unit of work. When the batch fails as a whole (one item's write
 // breaks it), each item is retried alone, so only the bad one fails.
-import type { ImportItem, ImportResult, NearDuplicatePolicy } from '../catalog/import-types.js';
+import type { EmbeddedAhead, ImportItem, ImportResult, NearDuplicatePolicy } from '../catalog/import-types.js';
 import type { ProductImporter } from '../catalog/product-importer.js';
 import type { FailureRecord, ItemRecord, Repositories } from '../db/index.js';
 import { ImageError } from '../images/index.js';
 import type { Logger } from 'pino';
 import type { PreparedItem } from './page-pipeline.js';
 import { addCounts, countsOf } from './run-report.js';
+
+/** The items that can be written (a product and at least one image), as the importer takes them. */
+const importItems = (batch: PreparedItem[]): ImportItem[] =>
+  batch.filter((item) => item.product && item.images.length > 0).map((item) => ({ product: item.product!, images: item.images }));
 
 /** An item's failed images, as entries of its image decisions (item-level failures are not images). */
 const failedImages = (failures: FailureRecord[]) =>
@@ -21,8 +25,16 @@ export class BatchCommit {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * Embeds a batch's images ahead of its commit; a failure here (a bad image) leaves it to
+   * commit, which names the item.
+   */
+  embedAhead(batch: PreparedItem[]): Promise<EmbeddedAhead | undefined> {
+    return this.importer.embedAhead(importItems(batch)).catch(() => undefined);
+  }
+
   /** Writes a batch of one page and records it as done; returns the count increments. */
-  async commit(page: number, batch: PreparedItem[]): Promise<Record<string, number>> {
+  async commit(page: number, batch: PreparedItem[], embedded?: EmbeddedAhead): Promise<Record<string, number>> {
     const writable = batch.filter((item) => item.product && item.images.length > 0);
     const failedItems = batch.filter((item) => !writable.includes(item));
     let increments: Record<string, number> = {};
@@ -39,14 +51,13 @@ export class BatchCommit {
       increments = countsOf(items, results);
       await tx.ingestRuns.recordItems(this.runId, page, items, batch.flatMap((item) => item.failures), increments);
     };
-    const items: ImportItem[] = writable.map((item) => ({ product: item.product!, images: item.images }));
     try {
-      await this.importer.importBatch(items, { nearDuplicates: this.nearDuplicates, runId: this.runId, alsoInTx: record });
+      await this.importer.importBatch(importItems(writable), { nearDuplicates: this.nearDuplicates, runId: this.runId, alsoInTx: record, embedded });
       return increments;
     } catch (error) {
       if (batch.length > 1) {
         const total: Record<string, number> = {};
-        for (const item of batch) addCounts(total, await this.commit(page, [item]));
+        for (const item of batch) addCounts(total, await this.commit(page, [item], embedded));
         return total;
       }
       const item = batch[0]!;

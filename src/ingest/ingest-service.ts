@@ -6,7 +6,7 @@ import { HttpClient } from '../fetch/http-client.js';
 import type { MediaStore } from '../storage/media-store.js';
 import { BatchCommit } from './batch-commit.js';
 import { parseFieldMap } from './mapping.js';
-import { PagePipeline } from './page-pipeline.js';
+import { PagePipeline, type PreparedItem, type PreparedPage } from './page-pipeline.js';
 import { pruneUnseen } from './prune.js';
 import { RunLease } from './run-lease.js';
 import { addCounts, IMAGE_COUNTS, jobView, runReport, withAllCounts, type IngestJobView, type IngestProgress, type IngestReport } from './run-report.js';
@@ -118,18 +118,34 @@ export class IngestService {
       const pipeline = new PagePipeline(source, this.importer, parseFieldMap((run.spec as IngestSpec).map), seen, settings.concurrency);
       const nearDuplicates = { ...this.importer.nearDuplicatePolicy, action: settings.nearDuplicates };
       const batches = new BatchCommit(this.importer, run.id, nearDuplicates, this.logger);
-      for await (const page of pipeline.pages(run.pagesDone)) {
-        for (let i = 0; i < page.items.length; i += settings.batchSize) {
-          options.signal?.throwIfAborted();
-          const batch = page.items.slice(i, i + settings.batchSize);
-          addCounts(progress.counts, await batches.commit(page.index, batch));
-          progress.itemsDone += batch.length;
+      // Each batch is embedded while the one before it is written: the embedder's threads and
+      // the database work side by side (near-duplicate and exact-duplicate decisions still see
+      // every batch written before theirs: they are taken in commit). The next batch is never
+      // waited for before a commit: its page may still be on its way from the source.
+      const work = inBatches(pipeline.pages(run.pagesDone), settings.batchSize);
+      const ahead = (step: Promise<IteratorResult<Batch>>) => {
+        const embedded = step.then((s) => (s.done ? undefined : batches.embedAhead(s.value.batch)));
+        // Awaited in turn below; until then a failure must not go unhandled.
+        step.catch(() => undefined);
+        embedded.catch(() => undefined);
+        return { step, embedded };
+      };
+      let current = ahead(work.next());
+      for (let next = await current.step; !next.done; ) {
+        const { page, batch, lastOfPage } = next.value;
+        options.signal?.throwIfAborted();
+        const following = ahead(work.next());
+        if (batch.length) addCounts(progress.counts, await batches.commit(page, batch, await current.embedded));
+        progress.itemsDone += batch.length;
+        options.onProgress?.({ ...progress });
+        if (lastOfPage) {
+          progress.pagesDone = page + 1;
+          await runs.setPagesDone(run.id, progress.pagesDone);
+          this.logger.debug({ runId: run.id, pagesDone: progress.pagesDone, itemsDone: progress.itemsDone }, 'ingest page done');
           options.onProgress?.({ ...progress });
         }
-        progress.pagesDone = page.index + 1;
-        await runs.setPagesDone(run.id, progress.pagesDone);
-        this.logger.debug({ runId: run.id, pagesDone: progress.pagesDone, itemsDone: progress.itemsDone }, 'ingest page done');
-        options.onProgress?.({ ...progress });
+        current = following;
+        next = await current.step;
       }
       if (options.prune) progress.counts.pruned += await pruneUnseen(this.db, this.media, run, this.logger);
       await runs.setCounts(run.id, progress.counts);
@@ -143,6 +159,23 @@ export class IngestService {
     }
     const handled = IMAGE_COUNTS.reduce((n, k) => n + progress.counts[k] - (run.counts[k] ?? 0), 0);
     return runReport(this.db, progress, Date.now() - started, handled);
+  }
+}
+
+interface Batch {
+  page: number;
+  batch: PreparedItem[];
+  /** The page is done once this batch is. */
+  lastOfPage: boolean;
+}
+
+/** A run's pages cut into batches. */
+async function* inBatches(pages: AsyncIterable<PreparedPage>, size: number): AsyncGenerator<Batch> {
+  for await (const page of pages) {
+    if (page.items.length === 0) yield { page: page.index, batch: [], lastOfPage: true };
+    for (let i = 0; i < page.items.length; i += size) {
+      yield { page: page.index, batch: page.items.slice(i, i + size), lastOfPage: i + size >= page.items.length };
+    }
   }
 }
 
