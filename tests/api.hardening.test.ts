@@ -105,6 +105,32 @@ describe.each(await serviceBackends())('hardening over HTTP ($name)', (backend) 
       ),
     );
     expect([noForm.status, JSON.parse(noForm.body).errors[0].extensions.code]).toEqual([400, 'BAD_USER_INPUT']);
+    // Operations that are no object, and a map whose path runs through a string: one chunk each,
+    // so that the map is parsed before the failure can stop the parser.
+    const form = (operations: string, map: string) =>
+      Buffer.from(
+        `--b0\r\ncontent-disposition: form-data; name="operations"\r\n\r\n${operations}\r\n` +
+          `--b0\r\ncontent-disposition: form-data; name="map"\r\n\r\n${map}\r\n` +
+          `--b0\r\ncontent-disposition: form-data; name="0"; filename="a.png"\r\ncontent-type: image/png\r\n\r\nxx\r\n--b0--\r\n`,
+      );
+    for (const [operations, map] of [
+      ['"a string"', '{"0":["variables.i"]}'],
+      ['["a string"]', '{"0":["0.variables.i"]}'],
+      ['{"query":"{ __typename }","variables":"a string"}', '{"0":["variables.i"]}'],
+      ['{"query":"{ __typename }"}', '{"0":["__proto__.polluted"]}'],
+    ]) {
+      const bad = answered(
+        await sendRaw(t.url, {
+          method: 'POST',
+          path: '/graphql',
+          headers: { 'apollo-require-preflight': 'true', 'content-type': 'multipart/form-data; boundary=b0' },
+          body: form(operations!, map!),
+        }),
+      );
+      expect([bad.status, JSON.parse(bad.body).errors[0].extensions.code], operations).toEqual([400, 'BAD_USER_INPUT']);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await search(t.url, await productImage(2, { width: 96, height: 96 }))).data.similarProducts.items[0].product.externalId).toBe('p2');
     const big = answered(
       await sendRaw(t.url, {
         method: 'POST',

@@ -70,8 +70,10 @@ export async function createPostgresClient(
   const options = Object.entries(sessionSettings).map(([name, value]) => `-c ${name}=${value}`).join(' ');
   // Without a connect timeout a pool waits forever for an unreachable server.
   const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 5000, application_name: applicationName, ...(options && { options }) });
+  // Idle connections the server ends (a restart, a dropped database) report here, for as long as
+  // the pool lives: Prisma's adapter listens only while it is connected.
+  pool.on('error', (err) => logger.error({ err }, 'postgres pool error'));
   const adapter = new PrismaPg(pool, {
-    onPoolError: (err) => logger.error({ err }, 'postgres pool error'),
     onConnectionError: (err) => logger.warn({ err }, 'postgres connection error'),
   });
   const prisma = new PrismaClient({ adapter });

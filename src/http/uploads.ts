@@ -102,11 +102,25 @@ function parseForm(req: Request, res: Response, limits: UploadLimits): Promise<u
       reject(error);
     };
 
-    parser.on('field', (name, value, info) => {
+    // Nothing a client sends may throw out of an event handler: that would end the process.
+    const guarded =
+      <A extends unknown[]>(handler: (...args: A) => void) =>
+      (...args: A) => {
+        try {
+          handler(...args);
+        } catch (error) {
+          fail(httpError(400, `The multipart request is malformed: ${(error as Error).message}.`));
+        }
+      };
+
+    parser.on('field', guarded((name: string, value: string, info: busboy.FieldInfo) => {
+      // busboy may still emit the fields of a chunk it had parsed when the form failed.
+      if (failed) return;
       if (info.valueTruncated) return fail(httpError(413, `The ‘${name}’ multipart field is over ${MAX_FIELD_SIZE} bytes.`));
       if (name === 'operations') {
-        operations = parseJson(value);
-        if (!operations || typeof operations !== 'object') return fail(httpError(400, `The ‘operations’ multipart field must be a JSON object or array (${SPEC}).`));
+        const parsed = parseJson(value);
+        if (!parsed || typeof parsed !== 'object') return fail(httpError(400, `The ‘operations’ multipart field must be a JSON object or array (${SPEC}).`));
+        operations = parsed;
         return;
       }
       if (name !== 'map') return;
@@ -128,9 +142,10 @@ function parseForm(req: Request, res: Response, limits: UploadLimits): Promise<u
       }
       // The resolvers start now; each awaits its file.
       resolve(operations);
-    });
+    }));
 
-    parser.on('file', (field, stream, info) => {
+    parser.on('file', guarded((field: string, stream: Readable, info: busboy.FileInfo) => {
+      if (failed) return void stream.resume();
       const upload = uploads?.get(field);
       if (!uploads) {
         stream.resume();
@@ -164,7 +179,7 @@ function parseForm(req: Request, res: Response, limits: UploadLimits): Promise<u
         } as unknown as FileUpload;
         upload.resolve(file);
       });
-    });
+    }));
 
     parser.once('filesLimit', () => fail(httpError(413, `At most ${limits.maxFiles} files may be uploaded at once.`)));
     parser.once('finish', () => {
@@ -203,12 +218,13 @@ const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 function setPath(root: unknown, path: string, value: unknown): boolean {
   const keys = path.split('.');
   if (keys.some((k) => UNSAFE_KEYS.has(k))) return false;
+  if (!root || typeof root !== 'object') return false;
   let node = root as Record<string, unknown>;
   for (let i = 0; i < keys.length - 1; i++) {
     const key = keys[i]!;
     if (!Object.hasOwn(node, key) || node[key] == null) node[key] = /^\d+$/.test(keys[i + 1]!) ? [] : {};
     const next = node[key];
-    if (typeof next !== 'object') return false;
+    if (!next || typeof next !== 'object') return false;
     node = next as Record<string, unknown>;
   }
   node[keys.at(-1)!] = value;
