@@ -39,11 +39,9 @@ export class UploadMemory {
   give(bytes: number): void {
     this.used -= bytes;
   }
-
-  get bytes(): number {
-    return this.used;
-  }
 }
+
+const tooManyFiles = () => new AppError('TOO_MANY_FILES', 'Too many files in one request.');
 
 /** An error as express and http-errors make them: client-errors.ts keeps its message. */
 const httpError = (status: number, message: string) => Object.assign(new Error(message), { status, expose: true });
@@ -71,7 +69,7 @@ export function graphqlUploads(limits: UploadLimits): RequestHandler {
         // The rest of the body is not wanted: answer now and close the connection.
         res.send = send;
         res.set('connection', 'close');
-        next(error.status ? error : httpError(400, `The multipart request is malformed: ${error.message}.`));
+        next(error instanceof AppError || error.status ? error : httpError(400, `The multipart request is malformed: ${error.message}.`));
       },
     );
   };
@@ -128,7 +126,7 @@ function parseForm(req: Request, res: Response, limits: UploadLimits): Promise<u
       const map = parseJson(value);
       if (!map || typeof map !== 'object' || Array.isArray(map)) return fail(httpError(400, `The ‘map’ multipart field must be a JSON object (${SPEC}).`));
       const entries = Object.entries(map as Record<string, unknown>);
-      if (entries.length > limits.maxFiles) return fail(httpError(413, `At most ${limits.maxFiles} files may be uploaded at once.`));
+      if (entries.length > limits.maxFiles) return fail(tooManyFiles());
       uploads = new Map();
       for (const [field, paths] of entries) {
         if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) {
@@ -161,7 +159,7 @@ function parseForm(req: Request, res: Response, limits: UploadLimits): Promise<u
       };
       stream.on('data', (chunk: Buffer) => {
         if (fileError || answered) return;
-        if (!limits.memory.take(chunk.length)) return refuse(new AppError('OVERLOADED', 'The server is busy; try again shortly.'));
+        if (!limits.memory.take(chunk.length)) return refuse(new AppError('OVERLOADED', 'The server holds too many uploads at once; try again shortly.'));
         held += chunk.length;
         chunks.push(chunk);
       });
@@ -181,7 +179,7 @@ function parseForm(req: Request, res: Response, limits: UploadLimits): Promise<u
       });
     }));
 
-    parser.once('filesLimit', () => fail(httpError(413, `At most ${limits.maxFiles} files may be uploaded at once.`)));
+    parser.once('filesLimit', () => fail(tooManyFiles()));
     parser.once('finish', () => {
       if (!operations) return fail(httpError(400, `The ‘operations’ multipart field is missing (${SPEC}).`));
       if (!uploads) return fail(httpError(400, `The ‘map’ multipart field is missing (${SPEC}).`));

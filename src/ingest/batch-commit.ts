@@ -9,9 +9,10 @@ import type { Logger } from 'pino';
 import type { PreparedItem } from './page-pipeline.js';
 import { addCounts, countsOf } from './run-report.js';
 
-/** The items that can be written (a product and at least one image), as the importer takes them. */
-const importItems = (batch: PreparedItem[]): ImportItem[] =>
-  batch.filter((item) => item.product && item.images.length > 0).map((item) => ({ product: item.product!, images: item.images }));
+/** The items that can be written: a product and at least one image. */
+const writableItems = (batch: PreparedItem[]) => batch.filter((item) => item.product && item.images.length > 0);
+/** Items as the importer takes them. */
+const importItems = (items: PreparedItem[]): ImportItem[] => items.map((item) => ({ product: item.product!, images: item.images }));
 
 /** An item's failed images, as entries of its image decisions (item-level failures are not images). */
 const failedImages = (failures: FailureRecord[]) =>
@@ -30,12 +31,12 @@ export class BatchCommit {
    * commit, which names the item.
    */
   embedAhead(batch: PreparedItem[]): Promise<EmbeddedAhead | undefined> {
-    return this.importer.embedAhead(importItems(batch)).catch(() => undefined);
+    return this.importer.embedAhead(importItems(writableItems(batch))).catch(() => undefined);
   }
 
   /** Writes a batch of one page and records it as done; returns the count increments. */
   async commit(page: number, batch: PreparedItem[], embedded?: EmbeddedAhead): Promise<Record<string, number>> {
-    const writable = batch.filter((item) => item.product && item.images.length > 0);
+    const writable = writableItems(batch);
     const failedItems = batch.filter((item) => !writable.includes(item));
     let increments: Record<string, number> = {};
     const record = async (tx: Repositories, results: ImportResult[]) => {
