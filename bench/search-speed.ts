@@ -19,7 +19,7 @@ import sharp from 'sharp';
 import { loadConfig } from '../src/config.js';
 import { percentile } from '../src/eval/percentile.js';
 import { vegaLitePng } from './chart.js';
-import { loadModels } from '../src/ml/index.js';
+import { embedderAlone } from './embedder-alone.js';
 import { SEARCH_STAGES } from '../src/search/stage-timer.js';
 import { ensureDatabase } from './postgres-database.js';
 import { stageMeans, stageTotals } from './stage-metrics.js';
@@ -55,29 +55,6 @@ const clients = Number(opts.clients);
 const extraEnv = Object.fromEntries(opts.env.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
 const myntra = path.resolve(opts.datasets, 'myntra');
 const load = () => +loadavg()[0]!.toFixed(2);
-
-// ---- the embedder alone ---------------------------------------------------------------------
-async function embedderAlone() {
-  const models = await loadModels({ modelsDir: 'models', providers: ['cpu'], batchSize: 32, logger: pino({ level: 'warn' }) });
-  const S = models.info.inputSize;
-  const budget = Number(opts.seconds) * 1000;
-  const perImage = async (batch: number) => {
-    const input = Float32Array.from({ length: batch * 3 * S * S }, () => Math.random() * 2 - 1);
-    for (let i = 0; i < 5; i++) await models.runEmbedder(input, batch);
-    const times: number[] = [];
-    const started = performance.now();
-    while (performance.now() - started < budget) {
-      const t = performance.now();
-      await models.runEmbedder(input, batch);
-      times.push(performance.now() - t);
-    }
-    return { msPerImage: percentile(times, 50) / batch, runs: times.length };
-  };
-  const b1 = await perImage(1);
-  const b32 = await perImage(32);
-  await models.close();
-  return { model: models.info.key, batch1Ms: b1.msPerImage, batch32ImagesPerSecond: 1000 / b32.msPerImage, batch32MsPerImage: b32.msPerImage };
-}
 
 // ---- the catalog ----------------------------------------------------------------------------
 async function subsetMeta(): Promise<string> {
@@ -234,7 +211,7 @@ function digest(results: string[][]): string {
 // ---- the run --------------------------------------------------------------------------------
 type Result = Awaited<ReturnType<typeof endToEnd>>;
 const loadAtStart = load();
-const embedderFirst = await embedderAlone();
+const embedderFirst = await embedderAlone(Number(opts.seconds));
 console.log(`embedder alone: batch 1 ${embedderFirst.batch1Ms.toFixed(2)} ms, batch 32 ${embedderFirst.batch32ImagesPerSecond.toFixed(0)} images/s`);
 const meta = await subsetMeta();
 const photos = await queryPhotos(200);
@@ -247,7 +224,7 @@ for (const backend of opts.backends.split(',') as ('postgres' | 'embedded')[]) {
 }
 
 // The machine's load changes during a run: the embedder is measured before and after the service, and the mean counts.
-const embedderLast = await embedderAlone();
+const embedderLast = await embedderAlone(Number(opts.seconds));
 const embedder = {
   model: embedderFirst.model,
   batch1Ms: (embedderFirst.batch1Ms + embedderLast.batch1Ms) / 2,

@@ -80,6 +80,11 @@ describe.each(await serviceBackends())('folder and manifest ingest ($name)', (ba
     expect(report.status).toBe('completed');
     expect(report.itemsTotal).toBe(9);
     expect(report.counts).toMatchObject({ created: 6, failed: 3, newImages: 7, exactDuplicates: 1 });
+    // Every image the pipeline touched, per stage: 10 files read (one missing), 9 validated (one
+    // broken), 8 looked up (with 10003's copy of 10000), 7 embedded, rendered and written.
+    const stages = Object.fromEntries(report.stages.map((s) => [s.stage, s.images]));
+    expect(stages).toEqual({ read: 10, validate: 9, dedupe: 8, embed: 7, render: 7, write: 7 });
+    for (const s of report.stages) expect(s.activeMs).toBeLessThanOrEqual(report.elapsedMs);
 
     const first = await product('shop', '10000');
     expect(first).toMatchObject({ title: 'Turtle Check Men Navy Blue Shirt', category: 'Tshirts', colour: 'Navy Blue', attributes: { gender: 'Men', season: 'Fall' } });

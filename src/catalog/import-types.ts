@@ -60,6 +60,13 @@ export interface ImportOptions {
   alsoInTx?: (tx: Repositories, results: ImportResult[]) => Promise<void>;
   /** The batch's images embedded beforehand (ProductImporter.embedAhead); the rest are embedded here. */
   embedded?: EmbeddedAhead;
+  /** Receives the time of each write-path stage (an ingest's StageClock). */
+  clock?: ImportClock;
+}
+
+/** The write path's stages, timed by whoever runs it (src/ingest/stage-clock.ts is one). */
+export interface ImportClock {
+  time<T>(stage: 'dedupe' | 'embed' | 'render' | 'write', images: number, work: () => Promise<T>): Promise<T>;
 }
 
 /** Embeddings made ahead of an import, by image sha256, with the model that made them. */

@@ -9,7 +9,17 @@ import { parseFieldMap } from './mapping.js';
 import { PagePipeline, type PreparedItem, type PreparedPage } from './page-pipeline.js';
 import { pruneUnseen } from './prune.js';
 import { RunLease } from './run-lease.js';
-import { addCounts, IMAGE_COUNTS, jobView, runReport, withAllCounts, type IngestJobView, type IngestProgress, type IngestReport } from './run-report.js';
+import { StageClock } from './stage-clock.js';
+import {
+  addCounts,
+  IMAGE_COUNTS,
+  jobView,
+  runReport,
+  withAllCounts,
+  type IngestJobView,
+  type IngestProgress,
+  type IngestReport,
+} from './run-report.js';
 import { withOverrides, type IngestSettings } from './settings.js';
 import { apiSource } from './sources/api.js';
 import { folderSource, manifestSource } from './sources/local.js';
@@ -83,7 +93,10 @@ export class IngestService {
     await Promise.allSettled([...this.active.values()].map((a) => a.done));
   }
 
-  private async begin(input: IngestSpecInput, options: IngestRunOptions): Promise<{ runId: string; done: Promise<IngestReport> }> {
+  private async begin(
+    input: IngestSpecInput,
+    options: IngestRunOptions,
+  ): Promise<{ runId: string; done: Promise<IngestReport> }> {
     const spec = parseIngestSpec(input);
     const settings = withOverrides(this.defaults, options);
     const controller = new AbortController();
@@ -101,6 +114,7 @@ export class IngestService {
     const { run, source, settings, options } = job;
     const runs = this.db.ingestRuns;
     const started = Date.now();
+    const clock = new StageClock();
     const progress: IngestProgress = {
       runId: run.id,
       source: source.name,
@@ -115,9 +129,10 @@ export class IngestService {
       if (run.itemsTotal !== source.total) await runs.setItemsTotal(run.id, source.total);
       options.onProgress?.({ ...progress });
       const seen = new Set((await runs.items(run.id)).map((i) => i.key));
-      const pipeline = new PagePipeline(source, this.importer, parseFieldMap((run.spec as IngestSpec).map), seen, settings.concurrency);
+      const map = parseFieldMap((run.spec as IngestSpec).map);
+      const pipeline = new PagePipeline(source, this.importer, map, seen, settings.concurrency, clock);
       const nearDuplicates = { ...this.importer.nearDuplicatePolicy, action: settings.nearDuplicates };
-      const batches = new BatchCommit(this.importer, run.id, nearDuplicates, this.logger);
+      const batches = new BatchCommit(this.importer, run.id, nearDuplicates, this.logger, clock);
       // Each batch is embedded while the one before it is written: the embedder's threads and
       // the database work side by side (near-duplicate and exact-duplicate decisions still see
       // every batch written before theirs: they are taken in commit). The next batch is never
@@ -131,7 +146,7 @@ export class IngestService {
         return { step, embedded };
       };
       let current = ahead(work.next());
-      for (let next = await current.step; !next.done; ) {
+      for (let next = await current.step; !next.done;) {
         const { page, batch, lastOfPage } = next.value;
         options.signal?.throwIfAborted();
         const following = ahead(work.next());
@@ -141,7 +156,10 @@ export class IngestService {
         if (lastOfPage) {
           progress.pagesDone = page + 1;
           await runs.setPagesDone(run.id, progress.pagesDone);
-          this.logger.debug({ runId: run.id, pagesDone: progress.pagesDone, itemsDone: progress.itemsDone }, 'ingest page done');
+          this.logger.debug(
+            { runId: run.id, pagesDone: progress.pagesDone, itemsDone: progress.itemsDone },
+            'ingest page done',
+          );
           options.onProgress?.({ ...progress });
         }
         current = following;
@@ -158,7 +176,7 @@ export class IngestService {
       stopBeating();
     }
     const handled = IMAGE_COUNTS.reduce((n, k) => n + progress.counts[k] - (run.counts[k] ?? 0), 0);
-    return runReport(this.db, progress, Date.now() - started, handled);
+    return runReport(this.db, progress, Date.now() - started, handled, clock.rates());
   }
 }
 

@@ -9,6 +9,7 @@ import { FetchError } from '../fetch/http-client.js';
 import { ImageError } from '../images/index.js';
 import { mapRecord, type FieldMap } from './mapping.js';
 import { RecordError, type Source, type SourcePage } from './sources/types.js';
+import type { StageClock } from './stage-clock.js';
 
 export interface PreparedItem {
   key: string;
@@ -37,6 +38,7 @@ export class PagePipeline {
     /** Item keys already handled; the pipeline adds the ones it hands out. */
     private readonly seen: Set<string>,
     concurrency: number,
+    private readonly clock: StageClock,
   ) {
     this.limit = pLimit(concurrency);
   }
@@ -74,7 +76,8 @@ export class PagePipeline {
       this.seen.add(key);
       if (!mapped.ok) return void items.push(Promise.resolve(failedItem(key, mapped.code, mapped.reason)));
       const locations = page.resolveImages(mapped);
-      if (locations.length === 0) return void items.push(Promise.resolve(failedItem(key, 'NO_IMAGES', 'the item names no image')));
+      if (locations.length === 0)
+        return void items.push(Promise.resolve(failedItem(key, 'NO_IMAGES', 'the item names no image')));
       items.push(
         (async () => {
           const loaded = await Promise.all(locations.map((location) => this.limit(() => this.loadImage(location))));
@@ -92,10 +95,13 @@ export class PagePipeline {
 
   private async loadImage(location: string): Promise<{ image: PreparedImage } | { failure: FailureRecord }> {
     try {
-      return { image: await this.importer.prepare(await this.source.load(location), location) };
+      const bytes = await this.clock.time('read', 1, () => this.source.load(location));
+      return { image: await this.clock.time('validate', 1, () => this.importer.prepare(bytes, location)) };
     } catch (error) {
-      if (error instanceof FetchError) return { failure: { itemKey: null, image: location, code: 'IMAGE_FETCH_FAILED', reason: error.message } };
-      if (error instanceof ImageError) return { failure: { itemKey: null, image: location, code: error.code, reason: error.message } };
+      if (error instanceof FetchError)
+        return { failure: { itemKey: null, image: location, code: 'IMAGE_FETCH_FAILED', reason: error.message } };
+      if (error instanceof ImageError)
+        return { failure: { itemKey: null, image: location, code: error.code, reason: error.message } };
       throw error;
     }
   }

@@ -2,6 +2,7 @@
 // report and the job view that startIngest / ingestJob return.
 import type { ImageDecision, ImportResult } from '../catalog/import-types.js';
 import type { Database, IngestRunRow, ItemRecord, NearDuplicateGroup } from '../db/index.js';
+import type { StageRate } from './stage-clock.js';
 
 export const COUNTS = [
   'created',
@@ -19,7 +20,13 @@ export const COUNTS = [
 export type IngestCounts = Record<(typeof COUNTS)[number], number>;
 
 /** The counters of images handled (for the images/s rate). */
-export const IMAGE_COUNTS = ['newImages', 'unchangedImages', 'exactDuplicates', 'nearDuplicates', 'failedImages'] as const;
+export const IMAGE_COUNTS = [
+  'newImages',
+  'unchangedImages',
+  'exactDuplicates',
+  'nearDuplicates',
+  'failedImages',
+] as const;
 
 export interface IngestProgress {
   runId: string;
@@ -39,6 +46,8 @@ export interface IngestReport extends IngestProgress {
   /** Wall time of this process's part of the run, and the images it handled in that time. */
   elapsedMs: number;
   imagesHandled: number;
+  /** Where this process's part of the run spent its time (stage-clock.ts). */
+  stages: StageRate[];
 }
 
 export interface IngestJobView {
@@ -72,7 +81,8 @@ export function countsOf(items: ItemRecord[], results: ImportResult[]): Record<s
     near_duplicate: 'nearDuplicates',
   };
   for (const result of results) for (const d of result.images) bump(byDecision[d.decision]);
-  for (const item of items) bump('failedImages', (item.images as { decision: string }[]).filter((d) => d.decision === 'failed').length);
+  for (const item of items)
+    bump('failedImages', (item.images as { decision: string }[]).filter((d) => d.decision === 'failed').length);
   return counts;
 }
 
@@ -84,7 +94,13 @@ export function withAllCounts(counts: Record<string, number>): IngestCounts {
   return Object.fromEntries(COUNTS.map((k) => [k, counts[k] ?? 0])) as IngestCounts;
 }
 
-export async function runReport(db: Database, progress: IngestProgress, elapsedMs: number, imagesHandled: number): Promise<IngestReport> {
+export async function runReport(
+  db: Database,
+  progress: IngestProgress,
+  elapsedMs: number,
+  imagesHandled: number,
+  stages: StageRate[],
+): Promise<IngestReport> {
   const run = (await db.ingestRuns.get(progress.runId))!;
   return {
     ...progress,
@@ -94,6 +110,7 @@ export async function runReport(db: Database, progress: IngestProgress, elapsedM
     nearDuplicateGroups: await db.ingestRuns.nearDuplicateGroups(run.id, NEAR_DUPLICATE_GROUPS_SHOWN),
     elapsedMs,
     imagesHandled,
+    stages,
   };
 }
 
