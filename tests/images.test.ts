@@ -85,6 +85,12 @@ describe('validateImage', () => {
     const headerOnly = await validateImage(cutJpeg, { maxPixels: MAX, decode: false });
     expect([headerOnly.format, headerOnly.width]).toEqual(['jpeg', 256]);
     await rejects(toTensor(headerOnly, spec), 'BAD_IMAGE');
+    // The importer hashes what it validated this way: the hash refuses the bad pixels.
+    for (const format of ['jpeg', 'png', 'webp', 'gif', 'avif'] as const) {
+      const cut = truncated(await productImage(4, { format }), format === 'jpeg' ? 0.5 : 0.6);
+      const err = await rejects(validateImage(cut, { maxPixels: MAX, decode: false }).then(perceptualHash), 'BAD_IMAGE');
+      expect(err.message).toMatch(format === 'avif' ? /AVIF|HEIF|corrupt|cannot be read/i : new RegExp(format.toUpperCase()));
+    }
     // The header checks still apply.
     await rejects(validateImage(hugePng(), { maxPixels: MAX, decode: false }), 'IMAGE_TOO_LARGE');
     await rejects(validateImage(randomBytes(), { maxPixels: MAX, decode: false }), 'UNSUPPORTED_IMAGE_TYPE');

@@ -44,7 +44,8 @@ export class ProductImporter {
   }
 
   async prepare(bytes: Buffer, ref: string | null = null): Promise<PreparedImage> {
-    const image = await validateImage(bytes, this.options.imageLimits);
+    // The hash decodes every pixel (corrupt data fails there): validation need not decode too.
+    const image = await validateImage(bytes, { ...this.options.imageLimits, decode: false });
     return { image, phash: await perceptualHash(image), ref };
   }
 

@@ -9,6 +9,8 @@ import { openImage } from './validate.js';
  * flattened onto white, made greyscale and shrunk to 9×8; bit i is set when a pixel is
  * brighter than its right-hand neighbour (row-major, most significant bit first).
  * Near-duplicates differ in few bits: compare with hammingDistance.
+ * Every pixel is decoded on the way, so corrupt or truncated data fails here as BAD_IMAGE: an
+ * image validated with `decode: false` and then hashed has been decoded once, not twice.
  */
 export async function perceptualHash(image: ValidatedImage): Promise<string> {
   let data: Buffer;
@@ -20,7 +22,7 @@ export async function perceptualHash(image: ValidatedImage): Promise<string> {
       .raw()
       .toBuffer();
   } catch (err) {
-    throw new ImageError('BAD_IMAGE', `The image cannot be hashed: ${firstLine(err)}`);
+    throw new ImageError('BAD_IMAGE', `The ${image.format.toUpperCase()} image is corrupt or truncated: ${firstLine(err)}`);
   }
   if (data.length !== 72) throw new Error(`perceptualHash: expected 72 grey pixels, got ${data.length} bytes`);
   let hash = 0n;
