@@ -151,6 +151,8 @@ await writeFile(`${opts.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
 const md = [
   `# Ingest benchmark: myntra catalog (${report.catalog.products} products)`,
   '',
+  `Command: \`npx tsx bench/ingest-myntra.ts ${process.argv.slice(2).join(' ')}\``,
+  '',
   `${report.date}, ${report.machine.cpus} × ${report.machine.cpu}, Node ${report.machine.node}; batch ${report.settings.batchSize}, concurrency ${report.settings.concurrency}, near-duplicates: ${report.settings.nearDuplicates.action}, Hamming ≤ ${report.settings.nearDuplicates.maxHamming}, distance ≤ ${report.settings.nearDuplicates.maxDistance}.`,
   '',
   `The embedder alone (${embedder.model}, batch 32, mean of before and after): ${embedder.batch32ImagesPerSecond} images/s (${embedder.first.batch32ImagesPerSecond.toFixed(1)} before, ${embedder.last.batch32ImagesPerSecond.toFixed(1)} after).`,

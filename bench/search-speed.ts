@@ -265,7 +265,7 @@ const md = [
   `# Search speed (${opts.label}): the search path against the embedder's own limit`,
   '',
   `Command: \`${command}\` — ${report.date.slice(0, 16)}Z, ${report.machine.cpu} (${report.machine.cores} cores), Node ${report.machine.node}.`,
-  `Load average (1 min) at start ${report.loadAverage.start}, at end ${report.loadAverage.end}: the machine was shared (a model training and other sessions' tests ran beside it), so absolute times are inflated; the ratios, measured in one run, are what count.`,
+  `Load average (1 min) at start ${report.loadAverage.start}, at end ${report.loadAverage.end} on ${cpus().length} cores (the benchmark's own work included); absolute times depend on the machine and what else runs on it: the ratios, measured in one run, are what count.`,
   '',
   `Embedder alone (onnxruntime-node via src/ml, ${embedder.model}), the mean of a measurement before and one after the service's: batch 1 ${f(embedder.batch1Ms, 2)} ms (${f(embedderFirst.batch1Ms, 2)}, ${f(embedderLast.batch1Ms, 2)}), batch 32 ${f(embedder.batch32MsPerImage, 2)} ms/image = ${f(embedder.batch32ImagesPerSecond, 0)} images/s (${f(embedderFirst.batch32ImagesPerSecond, 0)}, ${f(embedderLast.batch32ImagesPerSecond, 0)}).`,
   '',
