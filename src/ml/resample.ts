@@ -58,7 +58,8 @@ function coefficients(inSize: number, outSize: number): Coefficients {
   return { ksize, min, count, weights };
 }
 
-// Sums stay below 2^31 (255 × 2^22 + 2^21), so int32 arithmetic is exact, as in C.
+// Sums stay below 2^31 (255 × 2^22 + 2^21), so int32 arithmetic is exact, as in C (the weights are
+// never negative for this filter: partial sums stay below the total, and doubles hold them exactly).
 const clip8 = (ss: number) => {
   const v = ss >> PRECISION_BITS;
   return v < 0 ? 0 : v > 255 ? 255 : v;
@@ -76,12 +77,22 @@ function horizontal3(src: Uint8Array, width: number, height: number, outWidth: n
       let s2 = HALF;
       let p = rowIn + min[xx]! * 3;
       const kb = xx * ksize;
-      const ke = kb + count[xx]!;
-      for (let k = kb; k < ke; k++, p += 3) {
-        const wgt = weights[k]!;
-        s0 = (s0 + src[p]! * wgt) | 0;
-        s1 = (s1 + src[p + 1]! * wgt) | 0;
-        s2 = (s2 + src[p + 2]! * wgt) | 0;
+      const n = count[xx]!;
+      if (n === 3) {
+        // A downscale by less than 2 (a photo a little larger than the model's input): 3 taps.
+        const w0 = weights[kb]!;
+        const w1 = weights[kb + 1]!;
+        const w2 = weights[kb + 2]!;
+        s0 = (s0 + src[p]! * w0 + src[p + 3]! * w1 + src[p + 6]! * w2) | 0;
+        s1 = (s1 + src[p + 1]! * w0 + src[p + 4]! * w1 + src[p + 7]! * w2) | 0;
+        s2 = (s2 + src[p + 2]! * w0 + src[p + 5]! * w1 + src[p + 8]! * w2) | 0;
+      } else {
+        for (let k = kb; k < kb + n; k++, p += 3) {
+          const wgt = weights[k]!;
+          s0 = (s0 + src[p]! * wgt) | 0;
+          s1 = (s1 + src[p + 1]! * wgt) | 0;
+          s2 = (s2 + src[p + 2]! * wgt) | 0;
+        }
       }
       out[o++] = clip8(s0);
       out[o++] = clip8(s1);
@@ -130,7 +141,8 @@ export function resizeBilinearPil(
   let cur = src;
   let w = width;
   if (outWidth !== width) {
-    cur = channels === 3 ? horizontal3(src, width, height, outWidth) : horizontal(src, width, height, channels, outWidth);
+    cur =
+      channels === 3 ? horizontal3(src, width, height, outWidth) : horizontal(src, width, height, channels, outWidth);
     w = outWidth;
   }
   if (outHeight !== height) {
@@ -139,16 +151,28 @@ export function resizeBilinearPil(
     const stride = w * channels;
     const acc = new Int32Array(stride);
     for (let yy = 0; yy < outHeight; yy++) {
-      acc.fill(HALF);
       const ymin = min[yy]!;
       const n = count[yy]!;
       const kb = yy * ksize;
+      const rowOut = yy * stride;
+      if (n <= 3) {
+        // Up to 3 taps (upscales, and downscales by less than 2): one pass over the row, no accumulator.
+        const r0 = ymin * stride;
+        const r1 = n > 1 ? r0 + stride : r0;
+        const r2 = n > 2 ? r1 + stride : r0;
+        const w0 = weights[kb]!;
+        const w1 = n > 1 ? weights[kb + 1]! : 0;
+        const w2 = n > 2 ? weights[kb + 2]! : 0;
+        for (let i = 0; i < stride; i++)
+          out[rowOut + i] = clip8((HALF + cur[r0 + i]! * w0 + cur[r1 + i]! * w1 + cur[r2 + i]! * w2) | 0);
+        continue;
+      }
+      acc.fill(HALF);
       for (let y = 0; y < n; y++) {
         const wgt = weights[kb + y]!;
         const row = (ymin + y) * stride;
         for (let i = 0; i < stride; i++) acc[i] = (acc[i]! + cur[row + i]! * wgt) | 0;
       }
-      const rowOut = yy * stride;
       for (let i = 0; i < stride; i++) out[rowOut + i] = clip8(acc[i]!);
     }
     cur = out;
