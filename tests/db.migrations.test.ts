@@ -31,6 +31,18 @@ const history = (t: OpenedBackend) =>
 const tableExists = async (t: OpenedBackend, name: string) =>
   (await t.sql<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [name]))[0]!.t !== null;
 
+/** A catalog image as the write path takes it, with a 2-d vector and the given scorer features. */
+const imageRecord = (features: Float32Array) => ({
+  id: crypto.randomUUID(),
+  sha256: 'f'.repeat(64),
+  phash: 'a'.repeat(16),
+  width: 10,
+  height: 20,
+  mediaPath: 'a/b.jpg',
+  vector: new Float32Array([1, 2]),
+  features,
+});
+
 async function migrationsCopy(extra: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vps-migrations-'));
   await cp(migrationsDir, dir, { recursive: true });
@@ -95,17 +107,8 @@ describe.each(testBackends())('migrations on $name', ({ name, open }) => {
     const model: VectorModel = { key: 'm', dim: 2, metric: 'l2' };
     await db.models.ensure(model);
     expect(await db.models.list()).toEqual([{ key: 'm', name: 'm', version: '', dim: 2, metric: 'l2' }]);
-    const imageId = crypto.randomUUID();
-    const image = {
-      id: imageId,
-      sha256: 'f'.repeat(64),
-      phash: 'a'.repeat(16),
-      width: 10,
-      height: 20,
-      mediaPath: 'a/b.jpg',
-      vector: new Float32Array([1, 2]),
-      features: new Float32Array([3]),
-    };
+    const image = imageRecord(new Float32Array([3]));
+    const imageId = image.id;
     const product = {
       source: 'manual',
       externalId: 'x1',
@@ -199,16 +202,7 @@ describe.each(testBackends())('migrations on $name', ({ name, open }) => {
     await t.db.models.ensure(model);
     // A feature map as the embedder makes them: mostly zeros after the ReLU, so it compresses.
     const features = Float32Array.from({ length: 128 * 12 * 12 }, (_, i) => (i % 3 === 0 ? (i % 97) / 7 : 0));
-    const image = {
-      id: crypto.randomUUID(),
-      sha256: 'f'.repeat(64),
-      phash: 'a'.repeat(16),
-      width: 10,
-      height: 20,
-      mediaPath: 'a/b.jpg',
-      vector: new Float32Array([1, 2]),
-      features,
-    };
+    const image = imageRecord(features);
     await t.db.catalog.saveProducts(model, [
       { product: { source: 'manual', externalId: 'x1', title: 'Lamp' }, images: [image] },
     ]);
