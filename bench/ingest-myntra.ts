@@ -22,8 +22,7 @@ import { createPostgresDatabase, serviceBackends } from '../tests/support/servic
 import { vegaLitePng } from './chart.js';
 import { embedderAlone } from './embedder-alone.js';
 
-const MYNTRA_MAP =
-  'id=id,title=productDisplayName,category=articleType,colour=baseColour,image=path,attr.gender=gender,attr.masterCategory=masterCategory,attr.subCategory=subCategory,attr.season=season,attr.year=year,attr.usage=usage';
+const MYNTRA_MAP = 'id=id,title=productDisplayName,category=articleType,colour=baseColour,image=path,attr.gender=gender,attr.masterCategory=masterCategory,attr.subCategory=subCategory,attr.season=season,attr.year=year,attr.usage=usage';
 
 const opts = new Command()
   .option('--datasets <dir>', 'the shared datasets folder', process.env.DATASETS_DIR ?? '../shared/datasets')
@@ -92,9 +91,7 @@ async function bench(backend: 'embedded' | 'postgres', meta: string) {
       // The machine is shared: the 1-minute load average before and after, for reading the rates.
       loadAverage: [+loadBefore.toFixed(1), +loadavg()[0]!.toFixed(1)],
     };
-    console.log(
-      `\n${backend}: ${result.firstRun.imagesPerSecond} images/s first run, ${result.secondRun.imagesPerSecond} images/s second run`,
-    );
+    console.log(`\n${backend}: ${result.firstRun.imagesPerSecond} images/s first run, ${result.secondRun.imagesPerSecond} images/s second run`);
     return result;
   } finally {
     await core.close();
@@ -138,11 +135,7 @@ const report = {
     batchSize: config.INGEST_BATCH_SIZE,
     concurrency: config.INGEST_CONCURRENCY,
     mlBatchSize: config.ML_BATCH_SIZE,
-    nearDuplicates: {
-      action: config.NEAR_DUP_ACTION,
-      maxHamming: config.NEAR_DUP_MAX_HAMMING,
-      maxDistance: config.NEAR_DUP_MAX_DISTANCE,
-    },
+    nearDuplicates: { action: config.NEAR_DUP_ACTION, maxHamming: config.NEAR_DUP_MAX_HAMMING, maxDistance: config.NEAR_DUP_MAX_DISTANCE },
   },
   embedder,
   results,

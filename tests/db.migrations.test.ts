@@ -26,8 +26,7 @@ interface Row {
   started_at: Date;
   applied_steps_count: number;
 }
-const history = (t: OpenedBackend) =>
-  t.sql<Row>('SELECT * FROM "_prisma_migrations" ORDER BY migration_name, started_at');
+const history = (t: OpenedBackend) => t.sql<Row>('SELECT * FROM "_prisma_migrations" ORDER BY migration_name, started_at');
 const tableExists = async (t: OpenedBackend, name: string) =>
   (await t.sql<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [name]))[0]!.t !== null;
 
@@ -93,37 +92,20 @@ describe.each(testBackends())('migrations on $name', ({ name, open }) => {
     const t = await openFresh({ migrate: true });
     const { db } = t;
     // Column defaults and the (source, external_id) key, as the migration declares them.
-    await t.sql(`INSERT INTO products (id, external_id, title) VALUES ($1, 'x0', 'Default source')`, [
-      crypto.randomUUID(),
-    ]);
-    const [defaults] = await t.sql<{ source: string; attributes: unknown }>(
-      `SELECT source, attributes FROM products WHERE external_id = 'x0'`,
-    );
+    await t.sql(`INSERT INTO products (id, external_id, title) VALUES ($1, 'x0', 'Default source')`, [crypto.randomUUID()]);
+    const [defaults] = await t.sql<{ source: string; attributes: unknown }>(`SELECT source, attributes FROM products WHERE external_id = 'x0'`);
     expect(defaults).toEqual({ source: 'manual', attributes: {} });
-    await expect(
-      t.sql(`INSERT INTO products (id, external_id, title) VALUES ($1, 'x0', 'dup')`, [crypto.randomUUID()]),
-    ).rejects.toThrow();
+    await expect(t.sql(`INSERT INTO products (id, external_id, title) VALUES ($1, 'x0', 'dup')`, [crypto.randomUUID()])).rejects.toThrow();
 
     const model: VectorModel = { key: 'm', dim: 2, metric: 'l2' };
     await db.models.ensure(model);
     expect(await db.models.list()).toEqual([{ key: 'm', name: 'm', version: '', dim: 2, metric: 'l2' }]);
     const image = imageRecord(new Float32Array([3]));
     const imageId = image.id;
-    const product = {
-      source: 'manual',
-      externalId: 'x1',
-      title: 'Lamp',
-      price: 12.5,
-      currency: 'EUR',
-      attributes: { a: 1 },
-    };
+    const product = { source: 'manual', externalId: 'x1', title: 'Lamp', price: 12.5, currency: 'EUR', attributes: { a: 1 } };
     const [saved] = await db.catalog.saveProducts(model, [{ product, images: [image] }]);
     const p = (await db.catalog.product(saved!.productId))!;
-    expect(p).toMatchObject({
-      ...product,
-      description: null,
-      images: [{ id: imageId, position: 0, sourceUrl: null, width: 10, height: 20 }],
-    });
+    expect(p).toMatchObject({ ...product, description: null, images: [{ id: imageId, position: 0, sourceUrl: null, width: 10, height: 20 }] });
     expect((await db.catalog.productByKey('manual', 'x1'))?.id).toBe(p.id);
     const emb = (await db.vectors.get([imageId], model)).get(imageId)!;
     expect([Array.from(emb.vector), Array.from(emb.features)]).toEqual([[1, 2], [3]]);
@@ -141,58 +123,20 @@ describe.each(testBackends())('migrations on $name', ({ name, open }) => {
     const back = (await db.searches.toRerank(searchId))!;
     expect(Array.from(back.queryFeatures)).toEqual([5, 6]);
     expect(back.params).toEqual({ topK: 5 });
-    expect(
-      (await t.sql<{ reranked: unknown }>('SELECT reranked FROM searches WHERE id = $1', [searchId]))[0]!.reranked,
-    ).toBeNull();
+    expect((await t.sql<{ reranked: unknown }>('SELECT reranked FROM searches WHERE id = $1', [searchId]))[0]!.reranked).toBeNull();
 
-    const run = (await db.ingestRuns.create({
-      fingerprint: 'f'.repeat(64),
-      kind: 'api',
-      source: 's',
-      spec: { kind: 'api' },
-      owner: 'me',
-    }))!;
-    expect(
-      await db.ingestRuns.create({ fingerprint: 'f'.repeat(64), kind: 'api', source: 's', spec: {}, owner: 'other' }),
-    ).toBeNull();
+    const run = (await db.ingestRuns.create({ fingerprint: 'f'.repeat(64), kind: 'api', source: 's', spec: { kind: 'api' }, owner: 'me' }))!;
+    expect(await db.ingestRuns.create({ fingerprint: 'f'.repeat(64), kind: 'api', source: 's', spec: {}, owner: 'other' })).toBeNull();
     await db.transaction(async (tx) => {
       const failure = { itemKey: 'x2', image: null, code: 'NO_IMAGES', reason: 'none' };
-      await tx.ingestRuns.recordItems(
-        run.id,
-        0,
-        [{ key: 'x1', outcome: 'created', productId: p.id, images: [] }],
-        [failure],
-        { created: 1 },
-      );
-      await tx.nearDuplicates.record([
-        {
-          sha256: 'e'.repeat(64),
-          duplicateOf: imageId,
-          imageId: null,
-          productId: null,
-          hamming: 3,
-          distance: 0.25,
-          action: 'skipped',
-          runId: run.id,
-        },
-      ]);
+      await tx.ingestRuns.recordItems(run.id, 0, [{ key: 'x1', outcome: 'created', productId: p.id, images: [] }], [failure], { created: 1 });
+      await tx.nearDuplicates.record([{ sha256: 'e'.repeat(64), duplicateOf: imageId, imageId: null, productId: null, hamming: 3, distance: 0.25, action: 'skipped', runId: run.id }]);
     });
-    expect(await db.ingestRuns.get(run.id)).toMatchObject({
-      status: 'running',
-      itemsDone: 1,
-      counts: { created: 1 },
-      owner: 'me',
-    });
+    expect(await db.ingestRuns.get(run.id)).toMatchObject({ status: 'running', itemsDone: 1, counts: { created: 1 }, owner: 'me' });
     expect(await db.ingestRuns.items(run.id)).toEqual([{ key: 'x1', outcome: 'created' }]);
     expect(await db.ingestRuns.failures(run.id, 10)).toMatchObject([{ itemKey: 'x2', code: 'NO_IMAGES', page: 0 }]);
     expect((await db.nearDuplicates.known(['e'.repeat(64)])).get('e'.repeat(64))).toEqual({
-      duplicateOf: imageId,
-      ofProductId: p.id,
-      imageId: null,
-      productId: null,
-      action: 'skipped',
-      hamming: 3,
-      distance: 0.25,
+      duplicateOf: imageId, ofProductId: p.id, imageId: null, productId: null, action: 'skipped', hamming: 3, distance: 0.25,
     });
   });
 
@@ -203,9 +147,7 @@ describe.each(testBackends())('migrations on $name', ({ name, open }) => {
     // A feature map as the embedder makes them: mostly zeros after the ReLU, so it compresses.
     const features = Float32Array.from({ length: 128 * 12 * 12 }, (_, i) => (i % 3 === 0 ? (i % 97) / 7 : 0));
     const image = imageRecord(features);
-    await t.db.catalog.saveProducts(model, [
-      { product: { source: 'manual', externalId: 'x1', title: 'Lamp' }, images: [image] },
-    ]);
+    await t.db.catalog.saveProducts(model, [{ product: { source: 'manual', externalId: 'x1', title: 'Lamp' }, images: [image] }]);
     const searchId = await t.db.searches.save({
       expiresAt: new Date(Date.now() + 3600_000),
       modelKey: 'm',
@@ -250,19 +192,13 @@ describe.each(testBackends())('migrations on $name', ({ name, open }) => {
     await writeFile(path.join(dir, '20990101000000_extra', 'migration.sql'), 'CREATE TABLE extra_t (x int);\n');
     expect(await db.migrate()).toEqual([]);
     // a row Prisma left unfinished (a failed `prisma migrate deploy`)
-    await t.sql(
-      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ($1, 'x', '20990102000000_half')`,
-      [crypto.randomUUID()],
-    );
+    await t.sql(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ($1, 'x', '20990102000000_half')`, [crypto.randomUUID()]);
     await expect(db.migrate()).rejects.toThrow(/20990102000000_half is recorded as started but not finished/);
   });
 
   it('rolls a failing migration back whole and applies it once fixed', async () => {
     const broken = 'CREATE TABLE broken_t (x int);\nINSERT INTO broken_t VALUES (1);\nSELECT * FROM no_such_table;\n';
-    const dir = await migrationsCopy({
-      '20990101000000_broken': broken,
-      '20990102000000_after': 'CREATE TABLE after_t (x int);\n',
-    });
+    const dir = await migrationsCopy({ '20990101000000_broken': broken, '20990102000000_after': 'CREATE TABLE after_t (x int);\n' });
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const t = await openFresh({ migrationsDir: dir });
     const { db } = t;

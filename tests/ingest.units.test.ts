@@ -5,20 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, retryAfterMs } from '../src/fetch/http-client.js';
 import { mapRecord, parseFieldMap, valuesAt } from '../src/ingest/mapping.js';
 import { fingerprint, parseIngestSpec, sourceName } from '../src/ingest/spec.js';
-import { formatSummary } from '../src/ingest/summary.js';
 import { StageClock } from '../src/ingest/stage-clock.js';
+import { formatSummary } from '../src/ingest/summary.js';
 import { FakeStore } from './ingest.store.js';
 
 describe('field mapping', () => {
   it('reads same-named fields by default and takes --map overrides and attributes', () => {
     const map = parseFieldMap('id=styleid, title=productDisplayName,color=baseColour,attr.gender=gender');
-    expect(map.fields).toMatchObject({
-      id: 'styleid',
-      title: 'productDisplayName',
-      colour: 'baseColour',
-      brand: 'brand',
-      image: 'image',
-    });
+    expect(map.fields).toMatchObject({ id: 'styleid', title: 'productDisplayName', colour: 'baseColour', brand: 'brand', image: 'image' });
     expect(map.attributes).toEqual({ gender: 'gender' });
     expect(() => parseFieldMap('titel=name')).toThrow(/unknown field "titel"/);
     expect(() => parseFieldMap('title')).toThrow(/not field=path/);
@@ -34,56 +28,24 @@ describe('field mapping', () => {
 
   it('maps a record to a product, or says which field is wrong', () => {
     const map = parseFieldMap('id=sku,title=name,image=photos.*|photo,attr.size=size');
-    const ok = mapRecord(
-      {
-        sku: 42,
-        name: ' Tee ',
-        price: '₹1,299.50',
-        currency: 'inr',
-        photos: ['a.jpg', 'b.jpg'],
-        photo: 'a.jpg|c.jpg',
-        size: 'M',
-      },
-      map,
-      's',
-    );
+    const ok = mapRecord({ sku: 42, name: ' Tee ', price: '₹1,299.50', currency: 'inr', photos: ['a.jpg', 'b.jpg'], photo: 'a.jpg|c.jpg', size: 'M' }, map, 's');
     expect(ok).toEqual({
       ok: true,
       key: '42',
       imageRefs: ['a.jpg', 'b.jpg', 'c.jpg'],
-      product: expect.objectContaining({
-        source: 's',
-        externalId: '42',
-        title: 'Tee',
-        price: 1299.5,
-        currency: 'INR',
-        attributes: { size: 'M' },
-      }),
+      product: expect.objectContaining({ source: 's', externalId: '42', title: 'Tee', price: 1299.5, currency: 'INR', attributes: { size: 'M' } }),
     });
     expect(mapRecord({ name: 'x' }, map, 's')).toMatchObject({ ok: false, key: null, code: 'MISSING_FIELD' });
     expect(mapRecord({ sku: 1 }, map, 's')).toMatchObject({ ok: false, key: '1', code: 'MISSING_FIELD' });
     expect(mapRecord({ sku: 1, name: 'x', price: 'free' }, map, 's')).toMatchObject({ ok: false, code: 'BAD_FIELD' });
-    expect(mapRecord({ sku: 1, name: 'x', currency: 'euro' }, map, 's')).toMatchObject({
-      ok: false,
-      code: 'BAD_FIELD',
-    });
+    expect(mapRecord({ sku: 1, name: 'x', currency: 'euro' }, map, 's')).toMatchObject({ ok: false, code: 'BAD_FIELD' });
   });
 });
 
 describe('run identity', () => {
   it('is the same for the same source however it is written, and not otherwise', () => {
-    const a = parseIngestSpec({
-      kind: 'folder',
-      dir: 'data/shop',
-      meta: 'data/shop/styles.csv',
-      map: 'title=name,id=sku',
-    });
-    const b = parseIngestSpec({
-      kind: 'folder',
-      dir: path.resolve('data/shop'),
-      meta: path.resolve('data/shop/styles.csv'),
-      map: 'id=sku, title=name',
-    });
+    const a = parseIngestSpec({ kind: 'folder', dir: 'data/shop', meta: 'data/shop/styles.csv', map: 'title=name,id=sku' });
+    const b = parseIngestSpec({ kind: 'folder', dir: path.resolve('data/shop'), meta: path.resolve('data/shop/styles.csv'), map: 'id=sku, title=name' });
     expect(fingerprint(a)).toBe(fingerprint(b));
     expect(fingerprint(a)).not.toBe(fingerprint({ ...a, map: 'id=sku,title=name,brand=maker' }));
     expect(sourceName(a)).toBe('shop');
@@ -91,24 +53,14 @@ describe('run identity', () => {
     expect(api).toMatchObject({ pageParam: 'p', sizeParam: 'rows', startPage: 1, pageSize: 50 });
     expect(sourceName(api)).toBe('store.example');
     // Asking for more pages continues the same listing.
-    expect(fingerprint(parseIngestSpec({ kind: 'api', url: 'https://store.example/api?x=1', maxPages: 3 }))).toBe(
-      fingerprint(api),
-    );
+    expect(fingerprint(parseIngestSpec({ kind: 'api', url: 'https://store.example/api?x=1', maxPages: 3 }))).toBe(fingerprint(api));
     expect(() => parseIngestSpec({ kind: 'api', url: 'file:///etc/passwd' })).toThrow(/url/);
   });
 });
 
 describe('polite HTTP client', () => {
   const store = new FakeStore();
-  const options = {
-    concurrency: 4,
-    ratePerSecond: 0,
-    timeoutMs: 2000,
-    retries: 2,
-    userAgent: 'units/1',
-    maxBytes: 1000,
-    backoffMs: 20,
-  };
+  const options = { concurrency: 4, ratePerSecond: 0, timeoutMs: 2000, retries: 2, userAgent: 'units/1', maxBytes: 1000, backoffMs: 20 };
 
   beforeAll(async () => {
     await store.start();
@@ -135,19 +87,10 @@ describe('polite HTTP client', () => {
     store.failFirst.set('/img/small', [{ status: 429, retryAfter: '0' }, { status: 502 }]);
     const http = new HttpClient(options);
     expect((await http.bytes(`${store.base}/img/small`)).length).toBe(100);
-    expect(
-      store
-        .requestsTo('/img/small')
-        .slice(-3)
-        .map((r) => r.status),
-    ).toEqual([429, 502, 200]);
+    expect(store.requestsTo('/img/small').slice(-3).map((r) => r.status)).toEqual([429, 502, 200]);
 
     store.failFirst.set('/img/small', [{ status: 503 }, { status: 503 }, { status: 503 }]);
-    await expect(http.bytes(`${store.base}/img/small`)).rejects.toMatchObject({
-      name: 'FetchError',
-      status: 503,
-      message: 'HTTP 503 (after 3 attempts)',
-    });
+    await expect(http.bytes(`${store.base}/img/small`)).rejects.toMatchObject({ name: 'FetchError', status: 503, message: 'HTTP 503 (after 3 attempts)' });
     await expect(http.bytes(`${store.base}/img/none`)).rejects.toThrow(/^HTTP 404$/);
     await expect(http.bytes(`${store.base}/img/big`)).rejects.toThrow(/larger than 1000 bytes/);
   });
@@ -162,18 +105,7 @@ describe('polite HTTP client', () => {
 
 describe('the CLI summary', () => {
   it('lists added / updated / unchanged, duplicates, near-duplicate groups and failures with reasons', () => {
-    const counts = {
-      created: 5,
-      updated: 1,
-      unchanged: 2,
-      failed: 1,
-      newImages: 6,
-      unchangedImages: 2,
-      exactDuplicates: 3,
-      nearDuplicates: 2,
-      failedImages: 1,
-      pruned: 0,
-    };
+    const counts = { created: 5, updated: 1, unchanged: 2, failed: 1, newImages: 6, unchangedImages: 2, exactDuplicates: 3, nearDuplicates: 2, failedImages: 1, pruned: 0 };
     const text = formatSummary({
       runId: 'r1',
       source: 'shop',
@@ -184,13 +116,7 @@ describe('the CLI summary', () => {
       itemsDone: 9,
       itemsTotal: 9,
       counts,
-      failures: [
-        {
-          code: 'IMAGE_FETCH_FAILED',
-          count: 1,
-          examples: [{ itemKey: 'A8', image: 'http://x/a8.png', reason: 'HTTP 404' }],
-        },
-      ],
+      failures: [{ code: 'IMAGE_FETCH_FAILED', count: 1, examples: [{ itemKey: 'A8', image: 'http://x/a8.png', reason: 'HTTP 404' }] }],
       nearDuplicateGroups: { total: 1, groups: [{ imageId: 'i', externalId: 'A2', members: ['A7', 'A9'] }] },
       elapsedMs: 2000,
       imagesHandled: 10,
@@ -214,11 +140,7 @@ describe('the stage clock', () => {
 
   it('counts overlapping calls of a stage once, and every call’s images', async () => {
     const clock = new StageClock();
-    await Promise.all([
-      clock.time('embed', 3, () => sleep(120)),
-      clock.time('embed', 2, () => sleep(120)),
-      clock.time('read', 1, () => sleep(10)),
-    ]);
+    await Promise.all([clock.time('embed', 3, () => sleep(120)), clock.time('embed', 2, () => sleep(120)), clock.time('read', 1, () => sleep(10))]);
     await clock.time('embed', 5, () => sleep(60));
     const [read, embed] = clock.rates();
     expect(read).toMatchObject({ stage: 'read', images: 1 });

@@ -68,15 +68,7 @@ export class CatalogService {
       images,
       embeddings,
       database: this.db.kind,
-      model: {
-        key: vectorModel.key,
-        name: info.name,
-        version: info.version,
-        dim: info.dim,
-        metric: info.metric,
-        inputSize: info.inputSize,
-        provider,
-      },
+      model: { key: vectorModel.key, name: info.name, version: info.version, dim: info.dim, metric: info.metric, inputSize: info.inputSize, provider },
       index: index && { ...index, type: 'hnsw' },
     };
   }

@@ -22,13 +22,7 @@ export function sortByHash(items: ImportItem[], known: KnownBytes): Pending[][] 
       if (inCatalog) {
         const own = inCatalog.source === item.product.source && inCatalog.externalId === item.product.externalId;
         if (!own) {
-          const decision: ImageDecision = {
-            ref,
-            sha256,
-            decision: 'exact_duplicate',
-            ofProductId: inCatalog.productId,
-            ofImageId: inCatalog.imageId,
-          };
+          const decision: ImageDecision = { ref, sha256, decision: 'exact_duplicate', ofProductId: inCatalog.productId, ofImageId: inCatalog.imageId };
           return [{ kind: 'decided', decision }];
         }
         return [
@@ -41,8 +35,7 @@ export function sortByHash(items: ImportItem[], known: KnownBytes): Pending[][] 
         ];
       }
       // Skipped before as a near-duplicate: the same judgement again, without re-embedding.
-      if (earlierDecision?.action === 'skipped')
-        return [{ kind: 'decided', decision: nearDuplicateDecision(ref, sha256, earlierDecision) }];
+      if (earlierDecision?.action === 'skipped') return [{ kind: 'decided', decision: nearDuplicateDecision(ref, sha256, earlierDecision) }];
       const earlier = firstSeen.get(sha256);
       // The same bytes listed twice for one product are one image.
       if (earlier?.item === itemIndex) return [];

@@ -14,11 +14,7 @@ export class MediaRenditions {
 
   /** Renders and saves each image; the media path by key. */
   async save(images: { key: string; image: ValidatedImage }[]): Promise<Map<string, string>> {
-    return new Map(
-      await Promise.all(
-        images.map(async ({ key, image }) => [key, await this.limit(() => this.saveOne(image))] as const),
-      ),
-    );
+    return new Map(await Promise.all(images.map(async ({ key, image }) => [key, await this.limit(() => this.saveOne(image))] as const)));
   }
 
   private async saveOne(image: ValidatedImage): Promise<string> {

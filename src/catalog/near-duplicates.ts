@@ -30,13 +30,7 @@ export async function findNearDuplicates(
   const best = new Map<string, NearMatch>();
   const action = policy.action === 'skip' ? 'skipped' : 'linked';
   for (const m of inCatalog) {
-    best.set(fresh[m.probe]!.id, {
-      imageId: m.imageId,
-      productId: m.productId,
-      hamming: m.hamming,
-      distance: m.distance,
-      action,
-    });
+    best.set(fresh[m.probe]!.id, { imageId: m.imageId, productId: m.productId, hamming: m.hamming, distance: m.distance, action });
   }
   withinBatch(model.metric, fresh, vectorOf, policy, best);
   return best;

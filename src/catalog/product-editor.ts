@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/index.js';
-import {
-  productPatchSchema,
-  type ProductFieldsInput,
-  type ProductPatch,
-  type ProductRecord,
-} from '../db/product-fields.js';
+import { productPatchSchema, type ProductFieldsInput, type ProductPatch, type ProductRecord } from '../db/product-fields.js';
 import { AppError } from '../errors.js';
 import type { MediaStore } from '../storage/media-store.js';
 import { isUuid, type CatalogService } from './catalog-service.js';
@@ -59,15 +54,9 @@ export class ProductEditor {
       externalId: input.externalId?.trim() || randomUUID(),
     };
     if (await this.db.catalog.productByKey(product.source, product.externalId)) {
-      throw new AppError(
-        'CONFLICT',
-        `A product ${product.externalId} of source "${product.source}" already exists: use updateProduct.`,
-      );
+      throw new AppError('CONFLICT', `A product ${product.externalId} of source "${product.source}" already exists: use updateProduct.`);
     }
-    const result = await this.importer.import(
-      product,
-      images.map((bytes) => ({ bytes })),
-    );
+    const result = await this.importer.import(product, images.map((bytes) => ({ bytes })));
     return { product: (await this.catalog.product(result.productId))!, images: result.images.map(decisionView) };
   }
 
@@ -91,10 +80,7 @@ export class ProductEditor {
     const stored = isUuid(productId) ? await this.db.catalog.product(productId) : null;
     if (!stored) throw notFound('product', productId);
     const { id: _id, images: _images, createdAt: _created, updatedAt: _updated, ...product } = stored;
-    const result = await this.importer.import(
-      product,
-      images.map((bytes) => ({ bytes })),
-    );
+    const result = await this.importer.import(product, images.map((bytes) => ({ bytes })));
     return { product: (await this.catalog.product(productId))!, images: result.images.map(decisionView) };
   }
 

@@ -63,15 +63,11 @@ export class ProductImporter {
    */
   async embedAhead(items: ImportItem[], clock: ImportClock = untimed): Promise<EmbeddedAhead> {
     const [active] = this.models.writers();
-    const images = [
-      ...new Map(items.flatMap((item) => item.images.map((i) => [i.image.sha256, i.image] as const))).values(),
-    ];
+    const images = [...new Map(items.flatMap((item) => item.images.map((i) => [i.image.sha256, i.image] as const))).values()];
     // Its images are counted by the batch's own lookup in importBatch.
     const known = await clock.time('dedupe', 0, () => this.db.catalog.imagesBySha256(images.map((i) => i.sha256)));
     const wanted = images.filter((i) => !known.has(i.sha256));
-    const embeddings = await clock.time('embed', wanted.length, () =>
-      active!.models.embed(wanted.map((image) => ({ image }))),
-    );
+    const embeddings = await clock.time('embed', wanted.length, () => active!.models.embed(wanted.map((image) => ({ image }))));
     return { modelKey: active!.vectorModel.key, bySha256: new Map(wanted.map((i, n) => [i.sha256, embeddings[n]!])) };
   }
 
@@ -85,9 +81,7 @@ export class ProductImporter {
     const pending = sortByHash(items, { images, nearDuplicates });
     const fresh = pending.flat().filter((p): p is FreshImage => p.kind === 'fresh');
     const render = (images: FreshImage[]) =>
-      clock.time('render', images.length, () =>
-        this.renditions.save(images.map((f) => ({ key: f.id, image: f.prepared.image }))),
-      );
+      clock.time('render', images.length, () => this.renditions.save(images.map((f) => ({ key: f.id, image: f.prepared.image }))));
     // When near-duplicates are linked every fresh image is stored: its renditions (sharp, on
     // libuv's threads) are made while the embedder (onnxruntime's threads) runs, not after it.
     const early = policy.action === 'link' ? render(fresh) : null;
@@ -96,15 +90,11 @@ export class ProductImporter {
     // Made ahead by the same model (an activation in between makes them useless), or now.
     const ahead = options.embedded?.modelKey === active!.vectorModel.key ? options.embedded.bySha256 : undefined;
     const missing = fresh.filter((f) => !ahead?.has(f.prepared.image.sha256));
-    const embeddings = await clock.time('embed', missing.length, () =>
-      active!.models.embed(missing.map((f) => ({ image: f.prepared.image }))),
-    );
+    const embeddings = await clock.time('embed', missing.length, () => active!.models.embed(missing.map((f) => ({ image: f.prepared.image }))));
     const made = new Map(missing.map((f, i) => [f.id, embeddings[i]!]));
     const vectorOf = new Map(fresh.map((f) => [f.id, made.get(f.id) ?? ahead!.get(f.prepared.image.sha256)!]));
     // Its images were counted by the exact-duplicate lookup above.
-    const near = await clock.time('dedupe', 0, () =>
-      findNearDuplicates(this.db, active!.vectorModel, fresh, vectorOf, policy),
-    );
+    const near = await clock.time('dedupe', 0, () => findNearDuplicates(this.db, active!.vectorModel, fresh, vectorOf, policy));
 
     const stored = fresh.filter((f) => near.get(f.id)?.action !== 'skipped');
     const otherEmbeddings = await clock.time('embed', stored.length * others.length, () =>
@@ -134,45 +124,30 @@ export class ProductImporter {
     }));
 
     const storing = writes.reduce((n, w) => n + w.images.length, 0);
-    return clock.time('write', storing, () =>
-      this.db.transaction(async (tx) => {
-        const saved = await tx.catalog.saveProducts(active!.vectorModel, writes);
-        const written = new Set(saved.flatMap((s) => s.imageIds));
-        for (const [m, other] of others.entries()) {
-          const items = stored.flatMap((f, i) =>
-            written.has(f.id) ? [{ imageId: f.id, ...otherEmbeddings[m]![i]! }] : [],
-          );
-          if (items.length) await tx.vectors.upsert(other.vectorModel, items);
-        }
-        const productOfImage = new Map(saved.flatMap((s) => s.imageIds.map((id) => [id, s.productId] as const)));
-        const results: ImportResult[] = saved.map((s, i) => ({
-          ...s,
-          images: pending[i]!.map((p) => decide(p, near, productOfImage, saved)),
-        }));
-        await tx.nearDuplicates.record(
-          results.flatMap((r) =>
-            r.images.flatMap((d) =>
-              d.decision === 'near_duplicate'
-                ? [
-                    {
-                      sha256: d.sha256,
-                      duplicateOf: d.ofImageId,
-                      imageId: d.imageId,
-                      productId: r.productId,
-                      hamming: d.hamming,
-                      distance: d.distance,
-                      action: d.action,
-                      runId: options.runId,
-                    },
-                  ]
-                : [],
-            ),
+    return clock.time('write', storing, () => this.db.transaction(async (tx) => {
+      const saved = await tx.catalog.saveProducts(active!.vectorModel, writes);
+      const written = new Set(saved.flatMap((s) => s.imageIds));
+      for (const [m, other] of others.entries()) {
+        const items = stored.flatMap((f, i) => (written.has(f.id) ? [{ imageId: f.id, ...otherEmbeddings[m]![i]! }] : []));
+        if (items.length) await tx.vectors.upsert(other.vectorModel, items);
+      }
+      const productOfImage = new Map(saved.flatMap((s) => s.imageIds.map((id) => [id, s.productId] as const)));
+      const results: ImportResult[] = saved.map((s, i) => ({
+        ...s,
+        images: pending[i]!.map((p) => decide(p, near, productOfImage, saved)),
+      }));
+      await tx.nearDuplicates.record(
+        results.flatMap((r) =>
+          r.images.flatMap((d) =>
+            d.decision === 'near_duplicate'
+              ? [{ sha256: d.sha256, duplicateOf: d.ofImageId, imageId: d.imageId, productId: r.productId, hamming: d.hamming, distance: d.distance, action: d.action, runId: options.runId }]
+              : [],
           ),
-        );
-        await options.alsoInTx?.(tx, results);
-        return results;
-      }),
-    );
+        ),
+      );
+      await options.alsoInTx?.(tx, results);
+      return results;
+    }));
   }
 }
 
@@ -180,21 +155,10 @@ export class ProductImporter {
 const untimed: ImportClock = { time: (_stage, _images, work) => work() };
 
 /** The final decision about an image, once the write has given every product its id. */
-function decide(
-  p: Pending,
-  near: Map<string, NearMatch>,
-  productOfImage: Map<string, string>,
-  saved: SavedProduct[],
-): ImageDecision {
+function decide(p: Pending, near: Map<string, NearMatch>, productOfImage: Map<string, string>, saved: SavedProduct[]): ImageDecision {
   if (p.kind === 'decided') return p.decision;
   if (p.kind === 'sameBatch') {
-    return {
-      ref: p.ref,
-      sha256: p.sha256,
-      decision: 'exact_duplicate',
-      ofProductId: saved[p.item]!.productId,
-      ofImageId: p.imageId,
-    };
+    return { ref: p.ref, sha256: p.sha256, decision: 'exact_duplicate', ofProductId: saved[p.item]!.productId, ofImageId: p.imageId };
   }
   const base = { ref: p.ref, sha256: p.prepared.image.sha256 };
   const match = near.get(p.id);

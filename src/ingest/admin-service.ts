@@ -50,21 +50,11 @@ export class AdminService extends ProductEditor {
   }
 
   startIngest(source: IngestSourceFields): Promise<IngestJobView> {
-    const f = Object.fromEntries(
-      Object.entries(source).map(([k, v]) => [k, v ?? undefined]),
-    ) as NonNullFields<IngestSourceFields>;
+    const f = Object.fromEntries(Object.entries(source).map(([k, v]) => [k, v ?? undefined])) as NonNullFields<IngestSourceFields>;
     const common = { map: f.map, itemsPath: f.itemsPath, source: f.sourceName, pageSize: f.pageSize };
     const spec: IngestSpecInput =
       f.kind === 'api'
-        ? {
-            kind: 'api',
-            url: f.url!,
-            pageParam: f.pageParam,
-            sizeParam: f.sizeParam,
-            startPage: f.startPage,
-            maxPages: f.maxPages,
-            ...common,
-          }
+        ? { kind: 'api', url: f.url!, pageParam: f.pageParam, sizeParam: f.sizeParam, startPage: f.startPage, maxPages: f.maxPages, ...common }
         : f.kind === 'folder'
           ? { kind: 'folder', dir: f.path!, meta: f.meta, ...common }
           : { kind: 'manifest', file: f.path!, ...common };

@@ -13,14 +13,11 @@ import type { StageClock } from './stage-clock.js';
 /** The items that can be written: a product and at least one image. */
 const writableItems = (batch: PreparedItem[]) => batch.filter((item) => item.product && item.images.length > 0);
 /** Items as the importer takes them. */
-const importItems = (items: PreparedItem[]): ImportItem[] =>
-  items.map((item) => ({ product: item.product!, images: item.images }));
+const importItems = (items: PreparedItem[]): ImportItem[] => items.map((item) => ({ product: item.product!, images: item.images }));
 
 /** An item's failed images, as entries of its image decisions (item-level failures are not images). */
 const failedImages = (failures: FailureRecord[]) =>
-  failures
-    .filter((f) => f.image !== null)
-    .map((f) => ({ ref: f.image, decision: 'failed', code: f.code, reason: f.reason }));
+  failures.filter((f) => f.image !== null).map((f) => ({ ref: f.image, decision: 'failed', code: f.code, reason: f.reason }));
 
 export class BatchCommit {
   constructor(
@@ -52,30 +49,13 @@ export class BatchCommit {
           productId: results[i]!.productId,
           images: [...results[i]!.images, ...failedImages(item.failures)],
         })),
-        ...failedItems.map((item) => ({
-          key: item.key,
-          outcome: 'failed' as const,
-          productId: null,
-          images: failedImages(item.failures),
-        })),
+        ...failedItems.map((item) => ({ key: item.key, outcome: 'failed' as const, productId: null, images: failedImages(item.failures) })),
       ];
       increments = countsOf(items, results);
-      await tx.ingestRuns.recordItems(
-        this.runId,
-        page,
-        items,
-        batch.flatMap((item) => item.failures),
-        increments,
-      );
+      await tx.ingestRuns.recordItems(this.runId, page, items, batch.flatMap((item) => item.failures), increments);
     };
     try {
-      await this.importer.importBatch(importItems(writable), {
-        nearDuplicates: this.nearDuplicates,
-        runId: this.runId,
-        alsoInTx: record,
-        embedded,
-        clock: this.clock,
-      });
+      await this.importer.importBatch(importItems(writable), { nearDuplicates: this.nearDuplicates, runId: this.runId, alsoInTx: record, embedded, clock: this.clock });
       return increments;
     } catch (error) {
       if (batch.length > 1) {
@@ -86,14 +66,9 @@ export class BatchCommit {
       const item = batch[0]!;
       // Recording a failed item wrote no product: what broke is the database itself.
       if (!item.product) throw error;
-      if (!(error instanceof ImageError))
-        this.logger.warn({ err: error, item: item.key }, 'ingest: item could not be written');
+      if (!(error instanceof ImageError)) this.logger.warn({ err: error, item: item.key }, 'ingest: item could not be written');
       const code = error instanceof ImageError ? error.code : 'WRITE_FAILED';
-      const failed = {
-        ...item,
-        product: null,
-        failures: [...item.failures, { itemKey: item.key, image: null, code, reason: (error as Error).message }],
-      };
+      const failed = { ...item, product: null, failures: [...item.failures, { itemKey: item.key, image: null, code, reason: (error as Error).message }] };
       return this.commit(page, [failed]);
     }
   }

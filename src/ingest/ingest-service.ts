@@ -10,16 +10,7 @@ import { PagePipeline, type PreparedItem, type PreparedPage } from './page-pipel
 import { pruneUnseen } from './prune.js';
 import { RunLease } from './run-lease.js';
 import { StageClock } from './stage-clock.js';
-import {
-  addCounts,
-  IMAGE_COUNTS,
-  jobView,
-  runReport,
-  withAllCounts,
-  type IngestJobView,
-  type IngestProgress,
-  type IngestReport,
-} from './run-report.js';
+import { addCounts, IMAGE_COUNTS, jobView, runReport, withAllCounts, type IngestJobView, type IngestProgress, type IngestReport } from './run-report.js';
 import { withOverrides, type IngestSettings } from './settings.js';
 import { apiSource } from './sources/api.js';
 import { folderSource, manifestSource } from './sources/local.js';
@@ -93,10 +84,7 @@ export class IngestService {
     await Promise.allSettled([...this.active.values()].map((a) => a.done));
   }
 
-  private async begin(
-    input: IngestSpecInput,
-    options: IngestRunOptions,
-  ): Promise<{ runId: string; done: Promise<IngestReport> }> {
+  private async begin(input: IngestSpecInput, options: IngestRunOptions): Promise<{ runId: string; done: Promise<IngestReport> }> {
     const spec = parseIngestSpec(input);
     const settings = withOverrides(this.defaults, options);
     const controller = new AbortController();
@@ -146,7 +134,7 @@ export class IngestService {
         return { step, embedded };
       };
       let current = ahead(work.next());
-      for (let next = await current.step; !next.done;) {
+      for (let next = await current.step; !next.done; ) {
         const { page, batch, lastOfPage } = next.value;
         options.signal?.throwIfAborted();
         const following = ahead(work.next());
@@ -156,10 +144,7 @@ export class IngestService {
         if (lastOfPage) {
           progress.pagesDone = page + 1;
           await runs.setPagesDone(run.id, progress.pagesDone);
-          this.logger.debug(
-            { runId: run.id, pagesDone: progress.pagesDone, itemsDone: progress.itemsDone },
-            'ingest page done',
-          );
+          this.logger.debug({ runId: run.id, pagesDone: progress.pagesDone, itemsDone: progress.itemsDone }, 'ingest page done');
           options.onProgress?.({ ...progress });
         }
         current = following;

@@ -1,20 +1,11 @@
 // Which field of a source record feeds which product field: `--map id=id,title=productDisplayName,
 // image=path,attr.gender=gender`. Paths are dot-separated (`images.0.url`); `*` takes every
 // element of an array (`images.*.url`); `a|b` reads both (a text field takes the first value).
-import {
-  MAX_PRICE,
-  PRODUCT_FIELD_NAMES,
-  PRODUCT_FIELDS as STORED_FIELDS,
-  productPatchSchema,
-  type ProductFieldName,
-  type ProductRecord,
-} from '../db/product-fields.js';
+import { MAX_PRICE, PRODUCT_FIELD_NAMES, PRODUCT_FIELDS as STORED_FIELDS, productPatchSchema, type ProductFieldName, type ProductRecord } from '../db/product-fields.js';
 import { AppError } from '../errors.js';
 
 /** The product's fields read from one path each (attributes are read per name: attr.<name>). */
-const MAPPED_FIELDS = PRODUCT_FIELD_NAMES.filter(
-  (f): f is Exclude<ProductFieldName, 'attributes'> => f !== 'attributes',
-);
+const MAPPED_FIELDS = PRODUCT_FIELD_NAMES.filter((f): f is Exclude<ProductFieldName, 'attributes'> => f !== 'attributes');
 
 /** What --map can name: the item's id, the product's fields, its images. */
 export const PRODUCT_FIELDS = ['id', ...MAPPED_FIELDS, 'image'] as const;
@@ -27,19 +18,14 @@ export interface FieldMap {
 }
 
 /** Without --map, each field is read from the same-named field. */
-export const DEFAULT_FIELDS: Record<ProductField, string> = Object.fromEntries(
-  PRODUCT_FIELDS.map((f) => [f, f]),
-) as Record<ProductField, string>;
+export const DEFAULT_FIELDS: Record<ProductField, string> = Object.fromEntries(PRODUCT_FIELDS.map((f) => [f, f])) as Record<ProductField, string>;
 
 const ALIASES: Record<string, ProductField> = { color: 'colour', images: 'image', name: 'title' };
 
 /** Parses a --map string over the defaults; throws BAD_USER_INPUT naming what is wrong. */
 export function parseFieldMap(text: string | undefined): FieldMap {
   const map: FieldMap = { fields: { ...DEFAULT_FIELDS }, attributes: {} };
-  for (const entry of (text ?? '')
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean)) {
+  for (const entry of (text ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
     const eq = entry.indexOf('=');
     const target = entry.slice(0, eq).trim();
     const path = entry.slice(eq + 1).trim();
@@ -94,11 +80,7 @@ const isBlank = (v: unknown) => v === null || v === undefined || (typeof v === '
 function text(record: unknown, path: string): string | null {
   const value = valuesAt(record, path).find((v) => !isBlank(v));
   if (value === undefined) return null;
-  return typeof value === 'string'
-    ? value.trim()
-    : typeof value === 'number' || typeof value === 'boolean'
-      ? String(value)
-      : JSON.stringify(value);
+  return typeof value === 'string' ? value.trim() : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 }
 
 export type MappedItem =
@@ -113,10 +95,7 @@ export function mapRecord(record: unknown, map: FieldMap, source: string): Mappe
   const title = text(record, f.title);
   if (!title) return { ok: false, key, code: 'MISSING_FIELD', reason: `no title (field "${f.title}")` };
 
-  const raw = Object.fromEntries(MAPPED_FIELDS.map((field) => [field, text(record, f[field])])) as Record<
-    (typeof MAPPED_FIELDS)[number],
-    string | null
-  >;
+  const raw = Object.fromEntries(MAPPED_FIELDS.map((field) => [field, text(record, f[field])])) as Record<(typeof MAPPED_FIELDS)[number], string | null>;
   // Prices come as text ("1,299.00", "₹ 499"): the number in it.
   const priceText = raw.price;
   const price = priceText === null ? null : /\d/.test(priceText) ? Number(priceText.replace(/[^\d.-]/g, '')) : NaN;

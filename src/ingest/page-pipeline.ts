@@ -76,8 +76,7 @@ export class PagePipeline {
       this.seen.add(key);
       if (!mapped.ok) return void items.push(Promise.resolve(failedItem(key, mapped.code, mapped.reason)));
       const locations = page.resolveImages(mapped);
-      if (locations.length === 0)
-        return void items.push(Promise.resolve(failedItem(key, 'NO_IMAGES', 'the item names no image')));
+      if (locations.length === 0) return void items.push(Promise.resolve(failedItem(key, 'NO_IMAGES', 'the item names no image')));
       items.push(
         (async () => {
           const loaded = await Promise.all(locations.map((location) => this.limit(() => this.loadImage(location))));
@@ -98,10 +97,8 @@ export class PagePipeline {
       const bytes = await this.clock.time('read', 1, () => this.source.load(location));
       return { image: await this.clock.time('validate', 1, () => this.importer.prepare(bytes, location)) };
     } catch (error) {
-      if (error instanceof FetchError)
-        return { failure: { itemKey: null, image: location, code: 'IMAGE_FETCH_FAILED', reason: error.message } };
-      if (error instanceof ImageError)
-        return { failure: { itemKey: null, image: location, code: error.code, reason: error.message } };
+      if (error instanceof FetchError) return { failure: { itemKey: null, image: location, code: 'IMAGE_FETCH_FAILED', reason: error.message } };
+      if (error instanceof ImageError) return { failure: { itemKey: null, image: location, code: error.code, reason: error.message } };
       throw error;
     }
   }

@@ -27,10 +27,7 @@ export class RunLease {
     const open = await this.db.ingestRuns.open(print);
     if (open) {
       if (open.status === 'running' && this.isAlive(open)) {
-        throw new AppError(
-          'CONFLICT',
-          `An ingest of this source is already running (run ${open.id}, ${open.itemsDone} items done).`,
-        );
+        throw new AppError('CONFLICT', `An ingest of this source is already running (run ${open.id}, ${open.itemsDone} items done).`);
       }
       if (!(await this.db.ingestRuns.claim(open, this.owner))) {
         throw new AppError('CONFLICT', `Another process has just resumed this ingest (run ${open.id}).`);
@@ -38,23 +35,14 @@ export class RunLease {
       this.logger.info({ runId: open.id, pagesDone: open.pagesDone, itemsDone: open.itemsDone }, 'resuming ingest');
       return { run: (await this.db.ingestRuns.get(open.id))!, resumed: true };
     }
-    const run = await this.db.ingestRuns.create({
-      fingerprint: print,
-      kind: spec.kind,
-      source: sourceName,
-      spec,
-      owner: this.owner,
-    });
+    const run = await this.db.ingestRuns.create({ fingerprint: print, kind: spec.kind, source: sourceName, spec, owner: this.owner });
     if (!run) throw new AppError('CONFLICT', 'An ingest of this source has just been started.');
     return { run, resumed: false };
   }
 
   /** Beats until the returned function is called. */
   keepAlive(runId: string): () => void {
-    const beat = setInterval(
-      () => void this.db.ingestRuns.heartbeat(runId, this.owner).catch(() => undefined),
-      HEARTBEAT_MS,
-    );
+    const beat = setInterval(() => void this.db.ingestRuns.heartbeat(runId, this.owner).catch(() => undefined), HEARTBEAT_MS);
     beat.unref();
     return () => clearInterval(beat);
   }

@@ -20,13 +20,7 @@ export const COUNTS = [
 export type IngestCounts = Record<(typeof COUNTS)[number], number>;
 
 /** The counters of images handled (for the images/s rate). */
-export const IMAGE_COUNTS = [
-  'newImages',
-  'unchangedImages',
-  'exactDuplicates',
-  'nearDuplicates',
-  'failedImages',
-] as const;
+export const IMAGE_COUNTS = ['newImages', 'unchangedImages', 'exactDuplicates', 'nearDuplicates', 'failedImages'] as const;
 
 export interface IngestProgress {
   runId: string;
@@ -81,8 +75,7 @@ export function countsOf(items: ItemRecord[], results: ImportResult[]): Record<s
     near_duplicate: 'nearDuplicates',
   };
   for (const result of results) for (const d of result.images) bump(byDecision[d.decision]);
-  for (const item of items)
-    bump('failedImages', (item.images as { decision: string }[]).filter((d) => d.decision === 'failed').length);
+  for (const item of items) bump('failedImages', (item.images as { decision: string }[]).filter((d) => d.decision === 'failed').length);
   return counts;
 }
 

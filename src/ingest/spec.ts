@@ -42,15 +42,11 @@ export const DEFAULT_PAGE_SIZE = { api: 50, folder: 100, manifest: 100 } as cons
 export function parseIngestSpec(input: IngestSpecInput): IngestSpec {
   const parsed = ingestSpecSchema.safeParse(input);
   if (!parsed.success) {
-    throw new AppError(
-      'BAD_USER_INPUT',
-      parsed.error.issues.map((i) => `${i.path.join('.') || 'source'}: ${i.message}`).join('; '),
-    );
+    throw new AppError('BAD_USER_INPUT', parsed.error.issues.map((i) => `${i.path.join('.') || 'source'}: ${i.message}`).join('; '));
   }
   const spec = { ...parsed.data, pageSize: parsed.data.pageSize ?? DEFAULT_PAGE_SIZE[parsed.data.kind] };
   parseFieldMap(spec.map);
-  if (spec.kind === 'folder')
-    return { ...spec, dir: path.resolve(spec.dir), meta: spec.meta && path.resolve(spec.meta) };
+  if (spec.kind === 'folder') return { ...spec, dir: path.resolve(spec.dir), meta: spec.meta && path.resolve(spec.meta) };
   if (spec.kind === 'manifest') return { ...spec, file: path.resolve(spec.file) };
   return spec;
 }
@@ -67,10 +63,6 @@ export function sourceName(spec: IngestSpec): string {
 export function fingerprint(spec: IngestSpec): string {
   const { maxPages: _limit, ...identity } = spec as IngestSpec & { maxPages?: number };
   const canonical = { ...identity, map: formatFieldMap(parseFieldMap(spec.map)), source: sourceName(spec) };
-  const sorted = Object.fromEntries(
-    Object.entries(canonical)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => a.localeCompare(b)),
-  );
+  const sorted = Object.fromEntries(Object.entries(canonical).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
   return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
 }

@@ -17,27 +17,20 @@ export function formatSummary(report: IngestReport): string {
     `  speed    ${rate.toFixed(1)} images/s (${report.imagesHandled} images in this process)`,
   ];
   // Stages overlap: the one active for most of the run is what bounds it.
-  if (report.stages.length) {
-    const stage = (s: StageRate) =>
-      `${s.stage} ${s.imagesPerSecond}/s (${Math.round((100 * s.activeMs) / Math.max(1, report.elapsedMs))} % of the time)`;
-    lines.push(`  stages   ${report.stages.map(stage).join(', ')}`);
-  }
+  const share = (s: StageRate) => Math.round((100 * s.activeMs) / Math.max(1, report.elapsedMs));
+  if (report.stages.length) lines.push(`  stages   ${report.stages.map((s) => `${s.stage} ${s.imagesPerSecond}/s (${share(s)} % of the time)`).join(', ')}`);
   if (c.pruned) lines.push(`  pruned   ${c.pruned} products the source no longer lists`);
   if (report.error) lines.push(`  error    ${report.error}`);
   if (report.failures.length) {
     lines.push('  failures:');
     for (const f of report.failures) {
       lines.push(`    ${f.code.padEnd(22)} ${String(f.count).padStart(6)}`);
-      for (const e of f.examples)
-        lines.push(
-          `      ${e.itemKey ?? '-'}: ${e.reason}${e.image && !e.reason.includes(e.image) ? ` (${e.image})` : ''}`,
-        );
+      for (const e of f.examples) lines.push(`      ${e.itemKey ?? '-'}: ${e.reason}${e.image && !e.reason.includes(e.image) ? ` (${e.image})` : ''}`);
     }
   }
   if (report.nearDuplicateGroups.groups.length) {
     lines.push('  near-duplicate groups (kept product ← items resembling it), largest first:');
-    for (const g of report.nearDuplicateGroups.groups)
-      lines.push(`    ${g.externalId ?? g.imageId} ← ${g.members.join(', ')}`);
+    for (const g of report.nearDuplicateGroups.groups) lines.push(`    ${g.externalId ?? g.imageId} ← ${g.members.join(', ')}`);
   }
   return lines.join('\n');
 }

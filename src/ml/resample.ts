@@ -58,8 +58,7 @@ function coefficients(inSize: number, outSize: number): Coefficients {
   return { ksize, min, count, weights };
 }
 
-// Sums stay below 2^31 (255 × 2^22 + 2^21), so int32 arithmetic is exact, as in C (the weights are
-// never negative for this filter: partial sums stay below the total, and doubles hold them exactly).
+// Sums stay below 2^31 (255 × 2^22 + 2^21), so int32 arithmetic is exact, as in C.
 const clip8 = (ss: number) => {
   const v = ss >> PRECISION_BITS;
   return v < 0 ? 0 : v > 255 ? 255 : v;
@@ -141,8 +140,7 @@ export function resizeBilinearPil(
   let cur = src;
   let w = width;
   if (outWidth !== width) {
-    cur =
-      channels === 3 ? horizontal3(src, width, height, outWidth) : horizontal(src, width, height, channels, outWidth);
+    cur = channels === 3 ? horizontal3(src, width, height, outWidth) : horizontal(src, width, height, channels, outWidth);
     w = outWidth;
   }
   if (outHeight !== height) {
@@ -163,8 +161,7 @@ export function resizeBilinearPil(
         const w0 = weights[kb]!;
         const w1 = n > 1 ? weights[kb + 1]! : 0;
         const w2 = n > 2 ? weights[kb + 2]! : 0;
-        for (let i = 0; i < stride; i++)
-          out[rowOut + i] = clip8((HALF + cur[r0 + i]! * w0 + cur[r1 + i]! * w1 + cur[r2 + i]! * w2) | 0);
+        for (let i = 0; i < stride; i++) out[rowOut + i] = clip8((HALF + cur[r0 + i]! * w0 + cur[r1 + i]! * w1 + cur[r2 + i]! * w2) | 0);
         continue;
       }
       acc.fill(HALF);
