@@ -40,7 +40,8 @@ describe.each(await serviceBackends())('hardening over HTTP ($name)', (backend) 
   let t: TestService;
 
   beforeAll(async () => {
-    t = await startTestService(backend, { DEMO_CATALOG: 'false', REQUEST_TIMEOUT_MS: '3000' });
+    // Four search slots whatever the machine's cores: the corpus below is sent four at a time.
+    t = await startTestService(backend, { DEMO_CATALOG: 'false', REQUEST_TIMEOUT_MS: '3000', SEARCH_MAX_CONCURRENT: '4' });
     await seed(t);
   });
   afterAll(() => t?.stop());
