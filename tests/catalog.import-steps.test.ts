@@ -9,7 +9,7 @@ import { productPatchSchema } from '../src/db/product-fields.js';
 
 const sha = (n: number) => n.toString(16).padStart(64, '0');
 const prepared = (n: number, phash = '0000000000000000'): PreparedImage => ({
-  image: { bytes: Buffer.alloc(0), format: 'png', width: 1, height: 1, sha256: sha(n) },
+  image: { bytes: Buffer.alloc(0), format: 'png', width: 1, height: 1, sha256: sha(n), webReady: false },
   phash,
   ref: `img-${n}`,
 });

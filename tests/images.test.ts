@@ -141,6 +141,30 @@ describe('renderMedia', () => {
     expect(media.thumbnail).toBe(media.display);
   });
 
+  it('keeps a small, bare JPEG or WebP as it is, and re-encodes one with metadata, a rotation or a larger size', async () => {
+    const small = await productImage(5, { width: 224, height: 200 });
+    for (const [format, extension] of [['jpeg', 'jpg'], ['webp', 'webp']] as const) {
+      const bytes = await encodeAs(small, format);
+      const image = await validateImage(bytes, { maxPixels: MAX });
+      expect(image.webReady).toBe(true);
+      const media = await renderMedia(image);
+      expect([media.extension, media.contentType]).toEqual([extension, `image/${format}`]);
+      expect(media.display.equals(bytes) && media.thumbnail.equals(bytes)).toBe(true);
+    }
+    const withExif = await sharp(small).jpeg().withMetadata({ exif: { IFD0: { Copyright: 'someone' } } }).toBuffer();
+    const refused = [
+      withExif,
+      await exifRotatedJpeg(small, 3),
+      await encodeAs(await productImage(5, { width: 300, height: 200 }), 'jpeg'), // larger than the thumbnail
+      await encodeAs(small, 'png'),
+    ];
+    for (const bytes of refused) {
+      const media = await renderMedia(await validateImage(bytes, { maxPixels: MAX }));
+      expect(media.extension).toBe('webp');
+      expect((await sharp(media.display).metadata()).exif).toBeUndefined();
+    }
+  });
+
   it('encodes the two renditions apart once the image is larger than the thumbnail', async () => {
     const media = await renderMedia(await validateImage(await productImage(3, { width: 300, height: 200 }), { maxPixels: MAX }));
     const [display, thumb] = await Promise.all([sharp(media.display).metadata(), sharp(media.thumbnail).metadata()]);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateImage } from '../src/images/index.js';
+import { validateImage, withPixels } from '../src/images/index.js';
 import { normalize, PIL_MAX_PIXELS, toTensor } from '../src/ml/preprocess.js';
 import { resizeBilinearPil } from '../src/ml/resample.js';
 import type { Region } from '../src/ml/types.js';
@@ -94,13 +94,17 @@ for j in jobs:
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('is bit-exact (PIL resampler) up to 1 MP, for every shape, orientation, alpha and region', async () => {
+  it('is bit-exact (PIL resampler) up to 1 MP, for every shape, orientation, alpha and region, from bytes or kept pixels', async () => {
     const lines: string[] = [];
     for (const c of cases.filter((c) => !c.name.startsWith('large'))) {
       const image = await validateImage(c.bytes, { maxPixels: 40_000_000 });
       const d = absDiff(await toTensor(image, spec, c.region), reference.get(c.name)!);
       lines.push(`${c.name} max ${d.maxAbs.toFixed(5)}`);
       expect(d.maxAbs, c.name).toBeLessThan(1e-5);
+      // As ingest embeds it: from the pixels its perceptual hash decoded (withPixels).
+      const kept = await withPixels(image);
+      expect(kept.pixels, c.name).toBeDefined();
+      expect(absDiff(await toTensor(kept, spec, c.region), reference.get(c.name)!).maxAbs, c.name).toBeLessThan(1e-5);
     }
     console.info(`[preprocess] vs Python: ${lines.join(', ')}`);
   });

@@ -1,5 +1,5 @@
 import type { Database, ImageRecord, ProductRecord, ProductWrite, SavedProduct } from '../db/index.js';
-import { perceptualHash, validateImage } from '../images/index.js';
+import { perceptualHash, validateImage, withPixels } from '../images/index.js';
 import type { ModelWriters } from '../models/active-model.js';
 import type { MediaStore } from '../storage/media-store.js';
 import { sortByHash } from './exact-duplicates.js';
@@ -44,8 +44,9 @@ export class ProductImporter {
   }
 
   async prepare(bytes: Buffer, ref: string | null = null): Promise<PreparedImage> {
-    // The hash decodes every pixel (corrupt data fails there): validation need not decode too.
-    const image = await validateImage(bytes, { ...this.options.imageLimits, decode: false });
+    // Decoded once: the hash reads every pixel (corrupt data fails there, so validation need not
+    // decode too), and the embedder's preprocessing starts from the same pixels, kept with the image.
+    const image = await withPixels(await validateImage(bytes, { ...this.options.imageLimits, decode: false }));
     return { image, phash: await perceptualHash(image), ref };
   }
 

@@ -1,37 +1,54 @@
 // Perceptual hash (dHash) of an image and the distance between two hashes, for near-duplicate
 // detection.
-import { firstLine, ImageError } from './errors.js';
+import { decodePixels } from './pixels.js';
+import type { RgbPixels } from './raster.js';
 import type { ValidatedImage } from './types.js';
-import { openImage } from './validate.js';
+
+/** Large images are hashed from a copy this size, shrunk while decoding: 72 cells need no more. */
+const HASH_DECODE_SIDE = 256;
 
 /**
  * 64-bit difference hash (dHash) of the oriented image, as 16 hex digits: the image is
- * flattened onto white, made greyscale and shrunk to 9×8; bit i is set when a pixel is
+ * flattened onto white, made greyscale and averaged down to 9×8 cells; bit i is set when a cell is
  * brighter than its right-hand neighbour (row-major, most significant bit first).
  * Near-duplicates differ in few bits: compare with hammingDistance.
- * Every pixel is decoded on the way, so corrupt or truncated data fails here as BAD_IMAGE: an
- * image validated with `decode: false` and then hashed has been decoded once, not twice.
+ * It uses the image's kept pixels (withPixels) or decodes it, every pixel, so corrupt or truncated
+ * data fails here as BAD_IMAGE: an image validated with `decode: false` and then hashed has been
+ * decoded once, not twice.
  */
 export async function perceptualHash(image: ValidatedImage): Promise<string> {
-  let data: Buffer;
-  try {
-    data = await openImage(image)
-      .flatten({ background: '#ffffff' })
-      .toColourspace('b-w')
-      .resize(9, 8, { fit: 'fill' })
-      .raw()
-      .toBuffer();
-  } catch (err) {
-    throw new ImageError('BAD_IMAGE', `The ${image.format.toUpperCase()} image is corrupt or truncated: ${firstLine(err)}`);
-  }
-  if (data.length !== 72) throw new Error(`perceptualHash: expected 72 grey pixels, got ${data.length} bytes`);
+  const cells = greyCells(image.pixels ?? (await decodePixels(image, { maxSide: HASH_DECODE_SIDE })));
   let hash = 0n;
   for (let y = 0; y < 8; y++) {
     for (let x = 0; x < 8; x++) {
-      hash = (hash << 1n) | (data[y * 9 + x]! > data[y * 9 + x + 1]! ? 1n : 0n);
+      hash = (hash << 1n) | (cells[y * 9 + x]! > cells[y * 9 + x + 1]! ? 1n : 0n);
     }
   }
   return hash.toString(16).padStart(16, '0');
+}
+
+/** Mean luma (Rec. 709 weights), rounded, of each of 9×8 cells; each pixel counts in the cell its top-left corner falls in. */
+function greyCells({ data, width, height }: RgbPixels): Float64Array {
+  const sums = new Float64Array(72);
+  const counts = new Float64Array(72);
+  const column = Int32Array.from({ length: width }, (_, x) => Math.floor((x * 9) / width));
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor((y * 8) / height) * 9;
+    for (let x = 0, i = y * width * 3; x < width; x++, i += 3) {
+      const cell = row + column[x]!;
+      sums[cell]! += 0.2126 * data[i]! + 0.7152 * data[i + 1]! + 0.0722 * data[i + 2]!;
+      counts[cell]!++;
+    }
+  }
+  // An image narrower than 9 or shorter than 8 pixels leaves cells empty: they take the
+  // nearest filled cell to their left or above, as an upscale would.
+  for (let c = 0; c < 72; c++) {
+    // Whole grey levels, as an 8-bit image would hold them: a flat backdrop's cells compare
+    // equal (bit 0) instead of by noise in the fractions.
+    if (counts[c]) sums[c] = Math.round(sums[c]! / counts[c]!);
+    else sums[c] = c % 9 ? sums[c - 1]! : sums[c - 9]!;
+  }
+  return sums;
 }
 
 const HASH = /^[0-9a-f]{16}$/i;

@@ -1,4 +1,5 @@
 // What image validation hands on: raw bytes known to be a supported, decodable image.
+import type { DecodedPixels } from './pixels.js';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif';
 
@@ -10,4 +11,11 @@ export interface ValidatedImage {
   width: number;
   height: number;
   sha256: string;
+  /**
+   * A browser shows these bytes as they are: a JPEG or still WebP in sRGB, upright (no EXIF
+   * rotation to apply), with no metadata (EXIF, XMP, IPTC, ICC profile) that renditions would strip.
+   */
+  webReady: boolean;
+  /** Its pixels as decodePixels gives them, when already decoded (see withPixels). */
+  pixels?: DecodedPixels;
 }

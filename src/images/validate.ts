@@ -76,7 +76,14 @@ export async function validateImage(bytes: Uint8Array, opts: ValidateImageOption
 
   const width = meta.autoOrient?.width ?? meta.width;
   const height = meta.autoOrient?.height ?? meta.height;
-  return { bytes: buf, format, width, height, sha256: createHash('sha256').update(buf).digest('hex') };
+  const sha256 = createHash('sha256').update(buf).digest('hex');
+  return { bytes: buf, format, width, height, sha256, webReady: isWebReady(format, meta) };
+}
+
+function isWebReady(format: ImageFormat, meta: Metadata): boolean {
+  const still = format === 'jpeg' || (format === 'webp' && (meta.pages ?? 1) === 1);
+  const bare = !meta.exif && !meta.xmp && !meta.iptc && !meta.icc && (meta.orientation ?? 1) === 1;
+  return still && bare && meta.space === 'srgb' && !meta.hasAlpha;
 }
 
 async function decodeAll(buf: Buffer, format: ImageFormat, maxPixels: number): Promise<void> {

@@ -1,7 +1,7 @@
 // Image → model input tensor, matching training/preprocess.py: EXIF orientation, optional crop,
 // alpha flattened onto white, sRGB, resize to S×S ignoring aspect, x/scale, (x − mean)/std, CHW.
 import type { KernelEnum } from 'sharp';
-import { ImageError, openImage, type ValidatedImage } from '../images/index.js';
+import { decodePixels, ImageError, openImage, type ValidatedImage } from '../images/index.js';
 import { resizeBilinearPil } from './resample.js';
 import type { InputSpec } from './manifest.js';
 import { RegionError, type Region } from './types.js';
@@ -93,6 +93,11 @@ export async function toTensor(
   const usePil =
     method === 'pil' ||
     (method === 'auto' && (width * height <= (opts.pilMaxPixels ?? PIL_MAX_PIXELS) || width < S || height < S));
+  // The whole image's pixels are what decodePixels gives (kept from ingest's hashing, or decoded now).
+  if (usePil && !region) {
+    const { data, width: w, height: h } = image.pixels ?? (await decodePixels(image));
+    return normalize(resizeBilinearPil(data, w, h, 3, S, S), spec);
+  }
   let pixels: Buffer;
   try {
     if (usePil) {
