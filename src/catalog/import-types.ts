@@ -1,6 +1,6 @@
 // What the catalog write path takes and reports: prepared images, items, the near-duplicate
 // policy, and the decision taken about each image.
-import type { ProductRecord, Repositories, SavedProduct } from '../db/index.js';
+import type { ProductRecord, SavedProduct, UnitOfWork } from '../db/index.js';
 import type { ValidatedImage, ValidateImageOptions } from '../images/index.js';
 import type { ImageEmbedding } from '../ml/types.js';
 
@@ -57,7 +57,7 @@ export interface ImportOptions {
   /** Ingest run the near-duplicate decisions are recorded under. */
   runId?: string;
   /** Runs inside the unit of work that writes the products (after them). */
-  alsoInTx?: (tx: Repositories, results: ImportResult[]) => Promise<void>;
+  alsoInTx?: (tx: UnitOfWork, results: ImportResult[]) => Promise<void>;
   /** The batch's images embedded beforehand (ProductImporter.embedAhead); the rest are embedded here. */
   embedded?: EmbeddedAhead;
   /** Receives the time of each write-path stage (an ingest's StageClock). */

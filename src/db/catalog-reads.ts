@@ -1,7 +1,7 @@
 // Reads of the catalog: products with their images (as plain fields: price a number, currency
 // without CHAR padding), pages of a filtered listing, counts, images by content hash.
 import { Prisma, type Product, type ProductImage } from '../../generated/prisma/client.js';
-import { PRODUCT_FIELD_NAMES, PRODUCT_FIELDS, type ProductFieldKind, type ProductRecord } from './product-fields.js';
+import { PRODUCT_FIELD_NAMES, PRODUCT_FIELDS, type ProductFieldKind, type ProductFieldName, type ProductRecord } from './product-fields.js';
 import { productFilterSql, whereSql } from './product-filter.js';
 import type { Scope } from './scope.js';
 import type { ProductFilter } from './types.js';
@@ -65,7 +65,7 @@ function plain(kind: ProductFieldKind, value: unknown): unknown {
 }
 
 /** A stored product row as plain fields (price a number, currency without CHAR padding). */
-export function recordOf(row: Product): Required<ProductRecord> {
+export function recordOf(row: Pick<Product, 'source' | 'externalId'> & Record<ProductFieldName, unknown>): Required<ProductRecord> {
   return {
     source: row.source,
     externalId: row.externalId,
@@ -139,13 +139,11 @@ export function catalogReads(scope: Scope): CatalogReads {
 
     async imagesBySha256(sha256s) {
       if (sha256s.length === 0) return new Map();
-      const rows = await q.productImage.findMany({
-        where: { sha256: { in: [...new Set(sha256s)] } },
-        select: { id: true, sha256: true, productId: true, product: { select: { source: true, externalId: true } } },
-      });
-      return new Map(
-        rows.map((r) => [r.sha256, { imageId: r.id, productId: r.productId, source: r.product.source, externalId: r.product.externalId }]),
-      );
+      const rows = await scope.sql<KnownImage & { sha256: string }>(Prisma.sql`
+        SELECT i.sha256, i.id::text AS "imageId", i.product_id::text AS "productId", p.source, p.external_id AS "externalId"
+        FROM product_images i JOIN products p ON p.id = i.product_id
+        WHERE i.sha256 = ANY(${[...new Set(sha256s)]}::bpchar[])`);
+      return new Map(rows.map(({ sha256, ...known }) => [sha256, known]));
     },
 
     async embeddedProductIds(source, modelKey) {

@@ -2,11 +2,11 @@
 // embeddings in one transaction, field edits, deletions (images, embeddings and near-duplicate
 // links cascade).
 import { randomUUID } from 'node:crypto';
-import type { Prisma } from '../../generated/prisma/client.js';
-import { embeddingRepository } from './embeddings.js';
+import { Prisma } from '../../generated/prisma/client.js';
+import { upsertEmbeddings } from './embeddings.js';
 import { PRODUCT_FIELD_NAMES, PRODUCT_FIELDS, type ProductPatch, type ProductRecord } from './product-fields.js';
 import type { PlannerStats } from './planner-stats.js';
-import { transactionScope, type Scope } from './scope.js';
+import type { DriverStatement, Scope } from './scope.js';
 import type { VectorModel } from './types.js';
 import type { VectorStorage } from './vector-models.js';
 import { recordOf } from './catalog-reads.js';
@@ -59,7 +59,8 @@ type ProductData = { [F in keyof ProductPatch]-?: Exclude<ProductPatch[F], undef
 const productData = (p: ProductRecord): ProductData =>
   Object.fromEntries(PRODUCT_FIELD_NAMES.map((f) => [f, p[f] ?? (f === 'attributes' ? {} : null)])) as ProductData;
 
-type ProductRow = Awaited<ReturnType<Prisma.TransactionClient['product']['findFirstOrThrow']>>;
+/** A stored product's key and fields, as the batch write reads them back. */
+type ProductRow = { id: string; source: string; externalId: string; lastPosition: number | null } & Record<keyof ProductData, unknown>;
 
 /** Whether a stored row differs from the record's fields (compared as plain values). */
 function differs(row: ProductRow, data: ProductData): boolean {
@@ -71,65 +72,92 @@ function differs(row: ProductRow, data: ProductData): boolean {
 
 const keyOf = (source: string, externalId: string) => `${source}\u0000${externalId}`;
 
+/** The rows as one JSON parameter, read back with jsonb_to_recordset: one statement whatever their number. */
+const recordset = (rows: object[]) => JSON.stringify(rows);
+
+/**
+ * The batch write of saveProducts, on the driver: five statements for a batch instead of
+ * Prisma's engine building each (its CPU was ~2 ms per product on the service's thread).
+ */
+export async function saveProducts(sql: DriverStatement, storage: VectorStorage, stats: PlannerStats, model: VectorModel, writes: ProductWrite[]): Promise<SavedProduct[]> {
+  if (writes.length === 0) return [];
+  const existing = await sql<ProductRow>(Prisma.sql`
+    SELECT p.id::text AS id, p.source, p.external_id AS "externalId", p.title, p.description, p.brand, p.category,
+           p.colour, p.price::text AS price, p.currency, p.attributes,
+           (SELECT max(i.position) FROM product_images i WHERE i.product_id = p.id) AS "lastPosition"
+    FROM products p
+    JOIN unnest(${writes.map((w) => w.product.source)}::text[], ${writes.map((w) => w.product.externalId)}::text[]) AS k(source, external_id)
+      ON p.source = k.source AND p.external_id = k.external_id`);
+  const byKey = new Map(existing.map((row) => [keyOf(row.source, row.externalId), row]));
+  const nextPosition = new Map(existing.map((row) => [row.id, (row.lastPosition ?? -1) + 1]));
+
+  const saved: SavedProduct[] = [];
+  // By product id, so that a key written twice in one batch ends with its last fields.
+  const creates = new Map<string, object>();
+  const updates = new Map<string, ProductData>();
+  const touched = new Set<string>();
+  const images: object[] = [];
+  for (const { product, images: newImages } of writes) {
+    const key = keyOf(product.source, product.externalId);
+    const data = productData(product);
+    const row = byKey.get(key);
+    let productId: string;
+    let change: SavedProduct['change'];
+    if (!row) {
+      productId = randomUUID();
+      creates.set(productId, { id: productId, source: product.source, externalId: product.externalId, ...data });
+      // A later write of the same key in this batch sees it as existing.
+      byKey.set(key, { id: productId, source: product.source, externalId: product.externalId, lastPosition: null, ...data });
+      change = 'created';
+    } else {
+      productId = row.id;
+      const changed = differs(row, data);
+      if (changed) {
+        const created = creates.get(productId);
+        if (created) creates.set(productId, { ...created, ...data });
+        else updates.set(productId, data);
+        byKey.set(key, { ...row, ...data });
+      } else if (newImages.length > 0) touched.add(productId);
+      change = changed || newImages.length > 0 ? 'updated' : 'unchanged';
+    }
+    let position = nextPosition.get(productId) ?? 0;
+    for (const image of newImages) {
+      const { id, sha256, phash, width, height, mediaPath } = image;
+      images.push({ id, productId, sha256, phash, width, height, mediaPath, position: position++, sourceUrl: image.sourceUrl ?? null });
+    }
+    nextPosition.set(productId, position);
+    saved.push({ productId, change, imageIds: newImages.map((i) => i.id) });
+  }
+  const fields = Prisma.sql`title text, description text, brand text, category text, colour text, price numeric, currency text, attributes jsonb`;
+  if (creates.size) {
+    await sql(Prisma.sql`
+      INSERT INTO products (id, source, external_id, title, description, brand, category, colour, price, currency, attributes)
+      SELECT id, source, "externalId", title, description, brand, category, colour, price, currency, attributes
+      FROM jsonb_to_recordset(${recordset([...creates.values()])}::jsonb) AS r(id uuid, source text, "externalId" text, ${fields})`);
+  }
+  if (updates.size) {
+    await sql(Prisma.sql`
+      UPDATE products p SET title = r.title, description = r.description, brand = r.brand, category = r.category, colour = r.colour,
+             price = r.price, currency = r.currency, attributes = r.attributes, updated_at = CURRENT_TIMESTAMP
+      FROM jsonb_to_recordset(${recordset([...updates].map(([id, data]) => ({ id, ...data })))}::jsonb) AS r(id uuid, ${fields})
+      WHERE p.id = r.id`);
+  }
+  if (touched.size) await sql(Prisma.sql`UPDATE products SET updated_at = CURRENT_TIMESTAMP WHERE id = ANY(${[...touched]}::uuid[])`);
+  if (images.length) {
+    await sql(Prisma.sql`
+      INSERT INTO product_images (id, product_id, sha256, phash, width, height, media_path, position, source_url)
+      SELECT id, "productId", sha256, phash, width, height, "mediaPath", position, "sourceUrl"
+      FROM jsonb_to_recordset(${recordset(images)}::jsonb)
+        AS r(id uuid, "productId" uuid, sha256 text, phash text, width int, height int, "mediaPath" text, position int, "sourceUrl" text)`);
+  }
+  const embeddings = writes.flatMap((w) => w.images.map((i) => ({ imageId: i.id, vector: i.vector, features: i.features })));
+  await upsertEmbeddings(sql, storage, stats, model, embeddings);
+  return saved;
+}
+
 export function catalogWrites(scope: Scope, storage: VectorStorage, stats: PlannerStats): CatalogWrites {
   return {
-    saveProducts: (model, writes) =>
-      scope.atomic(async (tx) => {
-        const existing = writes.length
-          ? await tx.product.findMany({ where: { OR: writes.map((w) => ({ source: w.product.source, externalId: w.product.externalId })) } })
-          : [];
-        const byKey = new Map(existing.map((row) => [keyOf(row.source, row.externalId), row]));
-        const lastPositions = existing.length
-          ? await tx.productImage.groupBy({ by: ['productId'], where: { productId: { in: existing.map((e) => e.id) } }, _max: { position: true } })
-          : [];
-        const nextPosition = new Map(lastPositions.map((p) => [p.productId, (p._max.position ?? -1) + 1]));
-
-        const saved: SavedProduct[] = [];
-        const creates: Prisma.ProductCreateManyInput[] = [];
-        const images: Prisma.ProductImageCreateManyInput[] = [];
-        for (const { product, images: newImages } of writes) {
-          const key = keyOf(product.source, product.externalId);
-          const data = productData(product);
-          const row = byKey.get(key);
-          let productId: string;
-          let change: SavedProduct['change'];
-          if (!row) {
-            productId = randomUUID();
-            creates.push({ id: productId, source: product.source, externalId: product.externalId, ...data, attributes: data.attributes as object });
-            // A later write of the same key in this batch sees it as existing.
-            byKey.set(key, { id: productId, source: product.source, externalId: product.externalId, ...data } as unknown as ProductRow);
-            change = 'created';
-          } else {
-            productId = row.id;
-            const changed = differs(row, data);
-            if (changed || newImages.length > 0) {
-              await tx.product.update({ where: { id: productId }, data: changed ? { ...data, attributes: data.attributes as object } : { updatedAt: new Date() } });
-            }
-            change = changed || newImages.length > 0 ? 'updated' : 'unchanged';
-          }
-          let position = nextPosition.get(productId) ?? 0;
-          for (const image of newImages) {
-            images.push({
-              id: image.id,
-              productId,
-              sha256: image.sha256,
-              phash: image.phash,
-              width: image.width,
-              height: image.height,
-              mediaPath: image.mediaPath,
-              position: position++,
-              sourceUrl: image.sourceUrl ?? null,
-            });
-          }
-          nextPosition.set(productId, position);
-          saved.push({ productId, change, imageIds: newImages.map((i) => i.id) });
-        }
-        if (creates.length) await tx.product.createMany({ data: creates });
-        if (images.length) await tx.productImage.createMany({ data: images });
-        const embeddings = writes.flatMap((w) => w.images.map((i) => ({ imageId: i.id, vector: i.vector, features: i.features })));
-        if (embeddings.length) await embeddingRepository(transactionScope(tx), storage, stats).upsert(model, embeddings);
-        return saved;
-      }),
+    saveProducts: (model, writes) => scope.atomicSql((sql) => saveProducts(sql, storage, stats, model, writes)),
 
     async updateFields(productId, patch) {
       const data = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Prisma.ProductUpdateInput;

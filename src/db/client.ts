@@ -10,13 +10,15 @@ import type pino from 'pino';
 import { PrismaClient, type Prisma } from '../../generated/prisma/client.js';
 import type { DatabaseKind } from './types.js';
 import { pgliteConnector, postgresConnector, type MigrationConnector } from './connections.js';
-import type { DriverStatement } from './scope.js';
+import type { DriverStatement, DriverTransaction } from './scope.js';
 
 export interface Client {
   kind: DatabaseKind;
   prisma: PrismaClient;
   /** A statement on Prisma's own connections, without its engine (src/db/scope.ts). */
   driver: DriverStatement;
+  /** A transaction on the driver: the catalog's batch writes, without the engine's CPU per statement. */
+  driverTransaction: DriverTransaction;
   /** Raw connections for the migrator (multi-statement scripts, session advisory locks). */
   connectForMigrations: MigrationConnector;
   /** Where the embedded database lives; undefined for Postgres. */
@@ -84,6 +86,22 @@ export async function createPostgresClient(
     host: safeHost(url),
     prisma,
     driver: async <T>(statement: Prisma.Sql) => (await pool.query(statement.text, statement.values)).rows as T[],
+    async driverTransaction(fn) {
+      const connection = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await connection.query('BEGIN');
+        const result = await fn(async <T>(statement: Prisma.Sql) => (await connection.query(statement.text, statement.values)).rows as T[]);
+        await connection.query('COMMIT');
+        return result;
+      } catch (error) {
+        // A connection whose ROLLBACK fails is broken: the pool drops it instead of reusing it.
+        broken = await connection.query('ROLLBACK').then(() => undefined, (e: Error) => e);
+        throw error;
+      } finally {
+        connection.release(broken);
+      }
+    },
     connectForMigrations: postgresConnector(url),
     sessionSettings,
     async close() {
@@ -110,6 +128,7 @@ async function createEmbeddedClient(dataDir: string, sessionSettings: Record<str
     prisma,
     // PGlite runs a query only between the adapter's transactions (its own lock), never inside one.
     driver: async <T>(statement: Prisma.Sql) => (await pglite.query<T>(statement.text, statement.values)).rows,
+    driverTransaction: (fn) => pglite.transaction((tx) => fn(async <T>(statement: Prisma.Sql) => (await tx.query<T>(statement.text, statement.values)).rows)),
     connectForMigrations: pgliteConnector(pglite),
     pgdataDir,
     sessionSettings,

@@ -2,7 +2,7 @@
 import { Prisma } from '../../generated/prisma/client.js';
 import { base64ToFloat32, float32ToBase64, vectorFromSql, vectorToSql } from './floats.js';
 import type { PlannerStats } from './planner-stats.js';
-import type { Scope } from './scope.js';
+import type { DriverStatement, Scope } from './scope.js';
 import type { VectorModel } from './types.js';
 import { validateModel, type VectorStorage } from './vector-models.js';
 
@@ -28,24 +28,28 @@ export interface EmbeddingRepository {
 
 const UPSERT_CHUNK = 500;
 
+/** Stores (or replaces) embeddings of images under a model, in as few statements as the batch allows. */
+export async function upsertEmbeddings(sql: DriverStatement, storage: VectorStorage, stats: PlannerStats, model: VectorModel, items: EmbeddingInput[]): Promise<void> {
+  validateModel(model, storage);
+  if (items.length === 0) return;
+  // One statement can't update a row twice: the last item for an image wins.
+  const unique = [...new Map(items.map((it) => [it.imageId, it])).values()];
+  for (let i = 0; i < unique.length; i += UPSERT_CHUNK) {
+    const rows = unique
+      .slice(i, i + UPSERT_CHUNK)
+      .map((it) => Prisma.sql`(${it.imageId}::uuid, ${model.key}, ${vectorToSql(it.vector, model.dim)}::vector, decode(${float32ToBase64(it.features)}, 'base64'))`);
+    await sql(Prisma.sql`
+      INSERT INTO image_embeddings (image_id, model_key, embedding, features)
+      VALUES ${Prisma.join(rows)}
+      ON CONFLICT (image_id, model_key) DO UPDATE
+        SET embedding = EXCLUDED.embedding, features = EXCLUDED.features, created_at = CURRENT_TIMESTAMP`);
+  }
+  stats.wrote(items.length);
+}
+
 export function embeddingRepository(scope: Scope, storage: VectorStorage, stats: PlannerStats): EmbeddingRepository {
   return {
-    async upsert(model, items) {
-      validateModel(model, storage);
-      // One statement can't update a row twice: the last item for an image wins.
-      const unique = [...new Map(items.map((it) => [it.imageId, it])).values()];
-      for (let i = 0; i < unique.length; i += UPSERT_CHUNK) {
-        const rows = unique
-          .slice(i, i + UPSERT_CHUNK)
-          .map((it) => Prisma.sql`(${it.imageId}::uuid, ${model.key}, ${vectorToSql(it.vector, model.dim)}::vector, decode(${float32ToBase64(it.features)}, 'base64'))`);
-        await scope.q.$executeRaw`
-          INSERT INTO image_embeddings (image_id, model_key, embedding, features)
-          VALUES ${Prisma.join(rows)}
-          ON CONFLICT (image_id, model_key) DO UPDATE
-            SET embedding = EXCLUDED.embedding, features = EXCLUDED.features, created_at = CURRENT_TIMESTAMP`;
-      }
-      stats.wrote(items.length);
-    },
+    upsert: (model, items) => scope.atomicSql((sql) => upsertEmbeddings(sql, storage, stats, model, items)),
 
     async get(imageIds, model) {
       const out = new Map<string, StoredEmbedding>();

@@ -3,17 +3,17 @@
 import type pino from 'pino';
 import { adaptationJobRepository } from './adaptation-jobs.js';
 import { catalogReads } from './catalog-reads.js';
-import { catalogWrites } from './catalog-writes.js';
+import { catalogWrites, saveProducts } from './catalog-writes.js';
 import { createClient, createPostgresClient, safeHost, type Client } from './client.js';
-import { embeddingRepository } from './embeddings.js';
-import { ingestRunRepository } from './ingest-runs.js';
+import { embeddingRepository, upsertEmbeddings } from './embeddings.js';
+import { ingestRunRepository, recordIngestItems } from './ingest-runs.js';
 import { modelVersionRepository } from './model-versions.js';
 import { defaultMigrationsDir, migrate as runMigrations, readMigrations } from './migrator.js';
 import { withOutageErrors } from './outages.js';
-import { nearDuplicateRepository } from './near-duplicates.js';
+import { nearDuplicateRepository, recordNearDuplicates } from './near-duplicates.js';
 import { plannerStats, staleTables, type PlannerStats } from './planner-stats.js';
 import { firstLine, replicaRouter, routedReads, type DatabaseStatus, type Replica } from './replicas.js';
-import { clientScope, transactionScope, type Scope } from './scope.js';
+import { clientScope, type Scope } from './scope.js';
 import { searchRepository } from './searches.js';
 import { searchSettingsOf, serverInfo, type SearchSettings } from './server-info.js';
 import type { Database, Repositories } from './types.js';
@@ -101,15 +101,15 @@ export function databaseOver(
   });
   // Lag-tolerant reads: on the replicas in turn, on the primary when none answers.
   const router = replicaRouter(replicas, logger);
-  const primary = repositories(clientScope(prisma, client.driver));
+  const primary = repositories(clientScope(client));
   // What a search reads: the nearest-neighbour SQL, and stored embeddings (re-rank, "more like this").
   const searchReadsOf = (c: Client, st: PlannerStats, set: () => Promise<SearchSettings>) => {
-    const { get, count } = embeddingRepository(clientScope(c.prisma, c.driver), storage, st);
+    const { get, count } = embeddingRepository(clientScope(c), storage, st);
     // Replicas' connections start with the primary's session settings: the fast path holds there too.
-    return { ...vectorSearch(clientScope(c.prisma, c.driver), storage, st, set, client.sessionSettings), get, count };
+    return { ...vectorSearch(clientScope(c), storage, st, set, client.sessionSettings), get, count };
   };
   const onReplicas = replicas.map(({ client: r }) => ({
-    catalog: catalogReads(clientScope(r.prisma, r.driver)),
+    catalog: catalogReads(clientScope(r)),
     vectors: searchReadsOf(r, replicaStats(stats), searchSettingsOf(r.prisma, opts.efSearch, logger)),
   }));
   const searchReads = routedReads(router, searchReadsOf(client, stats, settings), onReplicas.map((r) => r.vectors));
@@ -121,11 +121,19 @@ export function databaseOver(
     ...primary,
     // Searches read from the replicas; embedding writes stay on the primary.
     vectors: { ...primary.vectors, ...searchReads },
-    replicaCatalog: routedReads(router, catalogReads(clientScope(prisma, client.driver)), onReplicas.map((r) => r.catalog)),
-    models: vectorModelRepository(clientScope(prisma, client.driver), storage, opts.efSearch, logger),
-    modelVersions: modelVersionRepository(clientScope(prisma, client.driver), storage),
-    adaptationJobs: adaptationJobRepository(clientScope(prisma, client.driver)),
-    transaction: (work) => prisma.$transaction((tx) => work(repositories(transactionScope(tx)))),
+    replicaCatalog: routedReads(router, catalogReads(clientScope(client)), onReplicas.map((r) => r.catalog)),
+    models: vectorModelRepository(clientScope(client), storage, opts.efSearch, logger),
+    modelVersions: modelVersionRepository(clientScope(client), storage),
+    adaptationJobs: adaptationJobRepository(clientScope(client)),
+    transaction: (work) =>
+      client.driverTransaction((sql) =>
+        work({
+          catalog: { saveProducts: (model, writes) => saveProducts(sql, storage, stats, model, writes) },
+          vectors: { upsert: (model, items) => upsertEmbeddings(sql, storage, stats, model, items) },
+          nearDuplicates: { record: (records) => recordNearDuplicates(sql, records) },
+          ingestRuns: { recordItems: (...args) => recordIngestItems(sql, ...args) },
+        }),
+      ),
     migrate: async () => {
       const applied = await runMigrations({ connect: client.connectForMigrations, logger, migrationsDir: opts.migrationsDir });
       if (applied.length === 0) logger.debug('database schema up to date');

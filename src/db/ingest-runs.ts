@@ -1,6 +1,8 @@
 // Ingest runs in the database: progress (pages and items done) that a restarted ingest resumes
 // from, the items each run finished with their image decisions, and the failures it recorded.
-import type { Scope } from './scope.js';
+import { randomUUID } from 'node:crypto';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { DriverStatement, Scope } from './scope.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
 
@@ -88,6 +90,43 @@ export interface IngestRunRepository {
 
 const asRun = (row: { status: string; counts: unknown }) => row as unknown as IngestRunRow;
 
+/** A batch's items and failures, and the run's counts and progress, in the caller's transaction. */
+export async function recordIngestItems(
+  sql: DriverStatement,
+  runId: string,
+  page: number,
+  items: ItemRecord[],
+  failures: FailureRecord[],
+  increments: Record<string, number>,
+): Promise<void> {
+  if (items.length) {
+    await sql(Prisma.sql`
+      INSERT INTO ingest_items (run_id, item_key, page, outcome, product_id, images)
+      SELECT ${runId}::uuid, key, ${page}::int, outcome, "productId", images
+      FROM jsonb_to_recordset(${JSON.stringify(items)}::jsonb) AS r(key text, outcome text, "productId" uuid, images jsonb)
+      ON CONFLICT DO NOTHING`);
+  }
+  if (failures.length) {
+    await sql(Prisma.sql`
+      INSERT INTO ingest_failures (id, run_id, item_key, page, image, code, reason)
+      SELECT id, ${runId}::uuid, "itemKey", ${page}::int, image, code, reason
+      FROM jsonb_to_recordset(${JSON.stringify(failures.map((f) => ({ ...f, id: randomUUID() })))}::jsonb)
+        AS r(id uuid, "itemKey" text, image text, code text, reason text)`);
+  }
+  // The run belongs to one ingest at a time (its lease), so reading its counts and writing them
+  // back in one transaction loses no increment.
+  const [run] = await sql<{ counts: Record<string, number> }>(Prisma.sql`SELECT counts FROM ingest_runs WHERE id = ${runId}::uuid`);
+  if (!run) throw new Error(`ingest run ${runId} not found`);
+  const counts = { ...run.counts };
+  for (const [k, v] of Object.entries(increments)) counts[k] = (counts[k] ?? 0) + v;
+  // The service's clock, as every other heartbeat of a run (src/ingest/run-lease.ts compares them).
+  const now = new Date().toISOString();
+  await sql(Prisma.sql`
+    UPDATE ingest_runs SET counts = ${JSON.stringify(counts)}::jsonb, items_done = items_done + ${items.length}::int,
+           heartbeat_at = ${now}::timestamptz, updated_at = ${now}::timestamptz
+    WHERE id = ${runId}::uuid`);
+}
+
 export function ingestRunRepository(scope: Scope): IngestRunRepository {
   const { q } = scope;
   return {
@@ -136,21 +175,8 @@ export function ingestRunRepository(scope: Scope): IngestRunRepository {
       await q.ingestRun.update({ where: { id: runId }, data: { itemsTotal } });
     },
 
-    async recordItems(runId, page, items, failures, increments) {
-      await scope.atomic(async (tx) => {
-        if (items.length) {
-          await tx.ingestItem.createMany({
-            data: items.map((i) => ({ runId, itemKey: i.key, page, outcome: i.outcome, productId: i.productId, images: i.images as object[] })),
-            skipDuplicates: true,
-          });
-        }
-        if (failures.length) await tx.ingestFailure.createMany({ data: failures.map((f) => ({ ...f, runId, page })) });
-        const run = await tx.ingestRun.findUniqueOrThrow({ where: { id: runId }, select: { counts: true } });
-        const counts = { ...(run.counts as Record<string, number>) };
-        for (const [k, v] of Object.entries(increments)) counts[k] = (counts[k] ?? 0) + v;
-        await tx.ingestRun.update({ where: { id: runId }, data: { counts, itemsDone: { increment: items.length }, heartbeatAt: new Date() } });
-      });
-    },
+    recordItems: (runId, page, items, failures, increments) =>
+      scope.atomicSql((sql) => recordIngestItems(sql, runId, page, items, failures, increments)),
 
     async setPagesDone(runId, pagesDone) {
       await q.ingestRun.update({ where: { id: runId }, data: { pagesDone, heartbeatAt: new Date() } });

@@ -3,7 +3,7 @@
 // Status changes run under the same advisory lock as registration (vector-models.ts), so that
 // activation, retirement and index DDL never interleave.
 import type { Prisma } from '../../generated/prisma/client.js';
-import type { Scope } from './scope.js';
+import type { Queryable, Scope } from './scope.js';
 import type { VectorModel } from './types.js';
 import { indexDdl, indexName, validateModel, VECTOR_MODEL_LOCK_KEY, VECTOR_STORAGES, VectorModelError, type VectorStorage } from './vector-models.js';
 
@@ -80,7 +80,7 @@ export function modelVersionRepository(scope: Scope, storage: VectorStorage): Mo
   const select = async (where: string, ...params: unknown[]) =>
     q().$queryRawUnsafe<ModelRow[]>(`SELECT ${COLUMNS} FROM vector_models ${where}`, ...params);
   const lock = (tx: Prisma.TransactionClient) => tx.$executeRaw`SELECT pg_advisory_xact_lock(${VECTOR_MODEL_LOCK_KEY}::bigint)`;
-  const countMissing = async (tx: Scope['q'], key: string) => {
+  const countMissing = async (tx: Queryable, key: string) => {
     const [row] = await tx.$queryRaw<{ n: number }[]>`
       SELECT count(*)::int AS n FROM product_images i
       WHERE NOT EXISTS (SELECT 1 FROM image_embeddings e WHERE e.image_id = i.id AND e.model_key = ${key})`;
@@ -125,7 +125,7 @@ export function modelVersionRepository(scope: Scope, storage: VectorStorage): Mo
     async syncIndexes() {
       // What to change, read without the lock: a start-up with nothing to change must not wait on
       // another process's registration (its CREATE INDEX holds the lock for minutes at scale).
-      const changes = async (tx: Scope['q']) => {
+      const changes = async (tx: Queryable) => {
         const live = await tx.$queryRaw<VectorModel[]>`SELECT key, dim, metric FROM vector_models WHERE status <> 'retired' ORDER BY key`;
         const names = await tx.$queryRaw<{ name: string }[]>`SELECT indexname AS name FROM pg_indexes WHERE tablename = 'image_embeddings'`;
         const present = new Set(names.map((r) => r.name));

@@ -4,7 +4,7 @@
 import { Prisma } from '../../generated/prisma/client.js';
 import { vectorToSql } from './floats.js';
 import type { PlannerStats } from './planner-stats.js';
-import type { Scope } from './scope.js';
+import type { DriverStatement, Scope } from './scope.js';
 import type { VectorModel } from './types.js';
 import { METRICS, storedType, type VectorStorage } from './vector-models.js';
 
@@ -67,6 +67,17 @@ export interface NearDuplicateRepository {
 /** Nearest catalog images looked at per probe: a near-duplicate is among the very closest. */
 const NEIGHBOURS = 10;
 
+/** Records near-duplicate decisions; a sha256 decided before keeps its first decision. */
+export async function recordNearDuplicates(sql: DriverStatement, records: NearDuplicateRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await sql(Prisma.sql`
+    INSERT INTO near_duplicates (sha256, duplicate_of, image_id, product_id, hamming, distance, action, run_id)
+    SELECT sha256, "duplicateOf", "imageId", "productId", hamming, distance, action, "runId"
+    FROM jsonb_to_recordset(${JSON.stringify(records.map((r) => ({ ...r, runId: r.runId ?? null })))}::jsonb)
+      AS r(sha256 text, "duplicateOf" uuid, "imageId" uuid, "productId" uuid, hamming int, distance real, action text, "runId" uuid)
+    ON CONFLICT DO NOTHING`);
+}
+
 export function nearDuplicateRepository(scope: Scope, storage: VectorStorage, stats: PlannerStats): NearDuplicateRepository {
   const { q } = scope;
   return {
@@ -80,7 +91,7 @@ export function nearDuplicateRepository(scope: Scope, storage: VectorStorage, st
       await stats.fresh();
       const operator = Prisma.raw(METRICS[model.metric].operator);
       const type = Prisma.raw(storedType(storage, model.dim));
-      return q.$queryRaw<NearDuplicateMatch[]>`
+      return scope.sql<NearDuplicateMatch>(Prisma.sql`
         SELECT DISTINCT ON (q.i) (q.i - 1)::int AS probe, n.image_id::text AS "imageId", p.product_id::text AS "productId",
                bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64))::int AS hamming, n.distance
         FROM unnest(${probes.map((p) => p.phash)}::text[], ${probes.map((p) => vectorToSql(p.vector, model.dim))}::text[]::${type}[])
@@ -95,21 +106,18 @@ export function nearDuplicateRepository(scope: Scope, storage: VectorStorage, st
         JOIN product_images p ON p.id = n.image_id
         WHERE n.distance <= ${limits.maxDistance}
           AND bit_count(('x' || p.phash)::bit(64) # ('x' || q.h)::bit(64)) <= ${limits.maxHamming}
-        ORDER BY q.i, n.distance, p.created_at`;
+        ORDER BY q.i, n.distance, p.created_at`);
     },
 
-    async record(records) {
-      if (records.length === 0) return;
-      await q.nearDuplicate.createMany({ data: records.map((r) => ({ ...r, runId: r.runId ?? null })), skipDuplicates: true });
-    },
+    record: (records) => recordNearDuplicates(scope.sql, records),
 
     async known(sha256s) {
       if (sha256s.length === 0) return new Map();
-      const rows = await q.$queryRaw<(KnownNearDuplicate & { sha256: string })[]>`
+      const rows = await scope.sql<KnownNearDuplicate & { sha256: string }>(Prisma.sql`
         SELECT n.sha256, n.duplicate_of::text AS "duplicateOf", p.product_id::text AS "ofProductId",
                n.image_id::text AS "imageId", n.product_id::text AS "productId", n.action, n.hamming, n.distance::float8 AS distance
         FROM near_duplicates n JOIN product_images p ON p.id = n.duplicate_of
-        WHERE n.sha256 = ANY(${[...new Set(sha256s)]}::text[])`;
+        WHERE n.sha256 = ANY(${[...new Set(sha256s)]}::bpchar[])`);
       return new Map(rows.map(({ sha256, ...rest }) => [sha256.trim(), rest]));
     },
 

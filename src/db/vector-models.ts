@@ -5,7 +5,7 @@
 // model_key = '<key>', so the planner matches the index.
 import { createHash } from 'node:crypto';
 import type pino from 'pino';
-import type { Scope } from './scope.js';
+import type { Queryable, Scope } from './scope.js';
 import type { VectorModel } from './types.js';
 
 export const METRICS = {
@@ -96,7 +96,7 @@ export interface VectorModelRepository {
 }
 
 export function vectorModelRepository(scope: Scope, storage: VectorStorage, efSearch: number, logger: pino.Logger): VectorModelRepository {
-  const check = async (q: Scope['q'], model: VectorModel) => {
+  const check = async (q: Queryable, model: VectorModel) => {
     const [row] = await q.$queryRaw<{ dim: number; metric: string; indexed: boolean }[]>`
       SELECT dim, metric, to_regclass(${indexName(model.key, storage)}) IS NOT NULL AS indexed
       FROM vector_models WHERE key = ${model.key}`;

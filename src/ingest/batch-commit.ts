@@ -3,7 +3,7 @@
 // breaks it), each item is retried alone, so only the bad one fails.
 import type { EmbeddedAhead, ImportItem, ImportResult, NearDuplicatePolicy } from '../catalog/import-types.js';
 import type { ProductImporter } from '../catalog/product-importer.js';
-import type { FailureRecord, ItemRecord, Repositories } from '../db/index.js';
+import type { FailureRecord, ItemRecord, UnitOfWork } from '../db/index.js';
 import { ImageError } from '../images/index.js';
 import type { Logger } from 'pino';
 import type { PreparedItem } from './page-pipeline.js';
@@ -41,7 +41,7 @@ export class BatchCommit {
     const writable = writableItems(batch);
     const failedItems = batch.filter((item) => !writable.includes(item));
     let increments: Record<string, number> = {};
-    const record = async (tx: Repositories, results: ImportResult[]) => {
+    const record = async (tx: UnitOfWork, results: ImportResult[]) => {
       const items: ItemRecord[] = [
         ...writable.map((item, i) => ({
           key: item.key,
