@@ -2,6 +2,7 @@
 // embeddings in one transaction, field edits, deletions (images, embeddings and near-duplicate
 // links cascade).
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { Prisma } from '../../generated/prisma/client.js';
 import { upsertEmbeddings } from './embeddings.js';
 import { PRODUCT_FIELD_NAMES, PRODUCT_FIELDS, type ProductPatch, type ProductRecord } from './product-fields.js';
@@ -62,11 +63,14 @@ const productData = (p: ProductRecord): ProductData =>
 /** A stored product's key and fields, as the batch write reads them back. */
 type ProductRow = { id: string; source: string; externalId: string; lastPosition: number | null } & Record<keyof ProductData, unknown>;
 
-/** Whether a stored row differs from the record's fields (compared as plain values). */
+/**
+ * Whether a stored row differs from the record's fields (compared as plain values). Attributes
+ * compare as values, not as text: jsonb keeps its own key order, not the one they came in.
+ */
 function differs(row: ProductRow, data: ProductData): boolean {
   const stored = recordOf(row);
   return PRODUCT_FIELD_NAMES.some((f) =>
-    PRODUCT_FIELDS[f].kind === 'attributes' ? JSON.stringify(row.attributes) !== JSON.stringify(data.attributes) : stored[f] !== data[f],
+    PRODUCT_FIELDS[f].kind === 'attributes' ? !isDeepStrictEqual(row.attributes, data.attributes) : stored[f] !== data[f],
   );
 }
 
