@@ -8,6 +8,7 @@ import {
   rasterizeSvg,
   renderMedia,
   validateImage,
+  withPixels,
   type ImageErrorCode,
 } from '../src/images/index.js';
 import {
@@ -90,6 +91,8 @@ describe('validateImage', () => {
       const cut = truncated(await productImage(4, { format }), format === 'jpeg' ? 0.5 : 0.6);
       const err = await rejects(validateImage(cut, { maxPixels: MAX, decode: false }).then(perceptualHash), 'BAD_IMAGE');
       expect(err.message).toMatch(format === 'avif' ? /AVIF|HEIF|corrupt|cannot be read/i : new RegExp(format.toUpperCase()));
+      // …and so does the decode that keeps a small image's pixels for the embedder, which comes first.
+      await rejects(validateImage(cut, { maxPixels: MAX, decode: false }).then(withPixels), 'BAD_IMAGE');
     }
     // The header checks still apply.
     await rejects(validateImage(hugePng(), { maxPixels: MAX, decode: false }), 'IMAGE_TOO_LARGE');
@@ -170,6 +173,19 @@ describe('renderMedia', () => {
     const [display, thumb] = await Promise.all([sharp(media.display).metadata(), sharp(media.thumbnail).metadata()]);
     expect([display.width, display.height]).toEqual([300, 200]);
     expect([thumb.width, thumb.height]).toEqual([256, 171]);
+  });
+});
+
+describe('withPixels', () => {
+  it("keeps a small image's pixels, hashed and embedded as a fresh decode would be, and leaves a large one's", async () => {
+    const spec = { size: 48, scale: 255, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.2, 0.2, 0.2] as [number, number, number] };
+    const small = await validateImage(await productImage(21, { width: 256, height: 200, format: 'jpeg' }), { maxPixels: MAX, decode: false });
+    const kept = await withPixels(small);
+    expect([kept.pixels?.width, kept.pixels?.height, kept.pixels?.data.length]).toEqual([256, 200, 256 * 200 * 3]);
+    expect(await perceptualHash(kept)).toBe(await perceptualHash(small));
+    expect(Array.from(await toTensor(kept, spec))).toEqual(Array.from(await toTensor(small, spec)));
+    const large = await validateImage(await productImage(22, { width: 300, height: 300 }), { maxPixels: MAX, decode: false });
+    expect((await withPixels(large)).pixels).toBeUndefined();
   });
 });
 

@@ -3,7 +3,7 @@
 export { firstLine, ImageError, type ImageErrorCode } from './errors.js';
 export { proposeRegion, type ImageRegion, type ProposeRegionOptions } from './garment-region.js';
 export { hammingDistance, perceptualHash } from './perceptual-hash.js';
-export { decodePixels, KEEP_PIXELS_MAX, withPixels, type DecodedPixels, type DecodePixelsOptions } from './pixels.js';
+export { decodePixels, withPixels, type DecodedPixels, type DecodePixelsOptions } from './pixels.js';
 export { blurRgb, decodeRgb, encodeJpeg, type DecodeRgbOptions, type RgbPixels } from './raster.js';
 export { rasterizeSvg, type SvgSize } from './rasterize-svg.js';
 export { renderMedia, type RenderedMedia, type RenderMediaOptions } from './renditions.js';

@@ -7,8 +7,13 @@ import type { RgbPixels } from './raster.js';
 import type { ValidatedImage } from './types.js';
 import { openImage } from './validate.js';
 
-/** Largest image whose pixels are kept with it for the embedder (3 MB of RGB). */
-export const KEEP_PIXELS_MAX = 1_000_000;
+/**
+ * Largest image whose pixels are kept with it for the embedder: 256 × 256, 196 KB of RGB. An
+ * ingest holds up to two pages of validated images (200 by default), so kept pixels stay within
+ * ~40 MB; and on small photos the second decode saved is mostly sharp's fixed cost per pipeline.
+ * Larger images are decoded again by the embedder, and hashed from a copy shrunk while decoding.
+ */
+export const KEEP_PIXELS_MAX = 256 * 256;
 
 /** Flattened sRGB pixels, 3 bytes each, row-major (a Uint8Array once cloned to a worker thread). */
 export interface DecodedPixels extends RgbPixels {
@@ -42,7 +47,7 @@ export async function decodePixels(image: ValidatedImage, opts: DecodePixelsOpti
   }
 }
 
-/** The image with its decoded pixels kept when it is small enough (see KEEP_PIXELS_MAX); decodes either way. */
+/** The image with its decoded pixels kept, when it is small enough (KEEP_PIXELS_MAX); a larger one as it is. */
 export async function withPixels(image: ValidatedImage): Promise<ValidatedImage> {
   if (image.pixels) return image;
   if (image.width * image.height > KEEP_PIXELS_MAX) return image;
