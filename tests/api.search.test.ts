@@ -167,6 +167,7 @@ describe.each(await serviceBackends())('search API over HTTP ($name)', (backend)
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toMatch(/^image\/(webp|jpeg)/);
       expect(response.headers.get('cache-control')).toMatch(/max-age=\d+.*immutable/);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
       expect(Math.max(meta.width!, meta.height!)).toBeLessThanOrEqual(path === image.url ? 800 : 256);
     }

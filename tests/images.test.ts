@@ -144,7 +144,7 @@ describe('renderMedia', () => {
     expect(media.thumbnail).toBe(media.display);
   });
 
-  it('keeps a small, bare JPEG or WebP as it is, and re-encodes one with metadata, a rotation or a larger size', async () => {
+  it('keeps a small, bare JPEG or WebP as it is, and re-encodes one with metadata, a comment, appended data, a rotation or a larger size', async () => {
     const small = await productImage(5, { width: 224, height: 200 });
     for (const [format, extension] of [['jpeg', 'jpg'], ['webp', 'webp']] as const) {
       const bytes = await encodeAs(small, format);
@@ -155,14 +155,26 @@ describe('renderMedia', () => {
       expect(media.display.equals(bytes) && media.thumbnail.equals(bytes)).toBe(true);
     }
     const withExif = await sharp(small).jpeg().withMetadata({ exif: { IFD0: { Copyright: 'someone' } } }).toBuffer();
+    const jpeg = await encodeAs(small, 'jpeg');
+    const comment = Buffer.from([0xff, 0xfe, 0x00, 0x07, ...Buffer.from('hello')]);
+    const webp = await encodeAs(small, 'webp');
+    const progressive = await sharp(small).jpeg({ progressive: true }).toBuffer();
+    expect((await validateImage(progressive, { maxPixels: MAX })).webReady).toBe(true);
     const refused = [
       withExif,
+      Buffer.concat([jpeg.subarray(0, 2), comment, jpeg.subarray(2)]), // a comment segment
+      Buffer.concat([jpeg, Buffer.from('<html><script>alert(1)</script></html>')]), // data after the picture
+      Buffer.concat([webp, Buffer.from('<html></html>')]),
+      await sharp(small).webp().withMetadata({ exif: { IFD0: { Copyright: 'someone' } } }).toBuffer(),
       await exifRotatedJpeg(small, 3),
       await encodeAs(await productImage(5, { width: 300, height: 200 }), 'jpeg'), // larger than the thumbnail
       await encodeAs(small, 'png'),
     ];
-    for (const bytes of refused) {
-      const media = await renderMedia(await validateImage(bytes, { maxPixels: MAX }));
+    for (const [i, bytes] of refused.entries()) {
+      const image = await validateImage(bytes, { maxPixels: MAX });
+      // Each one but the large one carries more than its picture.
+      expect(image.webReady, `refused[${i}]`).toBe(i === refused.length - 2);
+      const media = await renderMedia(image);
       expect(media.extension).toBe('webp');
       expect((await sharp(media.display).metadata()).exif).toBeUndefined();
     }

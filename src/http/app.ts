@@ -92,10 +92,12 @@ export function createApp(options: AppOptions): express.Express {
   // The one-request REST search (POST /api/match) and its OpenAPI document.
   app.use(REST_PREFIX, restApi({ services: options.services, uploadMaxBytes: options.uploadMaxBytes, logger: options.logger }));
 
-  // Media names are content hashes, so a file never changes: cache it for a year.
+  // Media names are content hashes, so a file never changes: cache it for a year. Some are the
+  // bytes a store sent (small bare photos): a browser takes them for the image type they are named.
+  const nosniff = (res: express.Response) => void res.setHeader('X-Content-Type-Options', 'nosniff');
   app.use(
     MEDIA_PREFIX,
-    express.static(options.mediaRoot, { dotfiles: 'deny', index: false, redirect: false, immutable: true, maxAge: '365d' }),
+    express.static(options.mediaRoot, { dotfiles: 'deny', index: false, redirect: false, immutable: true, maxAge: '365d', setHeaders: nosniff }),
     (_req, res) => void res.status(404).type('text/plain').send('Not found'),
   );
 

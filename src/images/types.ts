@@ -12,8 +12,9 @@ export interface ValidatedImage {
   height: number;
   sha256: string;
   /**
-   * A browser shows these bytes as they are: a JPEG or still WebP in sRGB, upright (no EXIF
-   * rotation to apply), with no metadata (EXIF, XMP, IPTC, ICC profile) that renditions would strip.
+   * A browser shows these bytes as they are: a JPEG or still WebP in sRGB with nothing but its
+   * picture (no EXIF and so no rotation, no XMP, IPTC, ICC profile, comment or appended data; see
+   * bare-bytes.ts).
    */
   webReady: boolean;
   /** Its pixels as decodePixels gives them, when already decoded (see withPixels). */

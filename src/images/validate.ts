@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Metadata, type Sharp } from 'sharp';
+import { isBareJpeg, isBareWebp } from './bare-bytes.js';
 import { firstLine, ImageError } from './errors.js';
 import type { ImageFormat, ValidatedImage } from './types.js';
 
@@ -77,13 +78,12 @@ export async function validateImage(bytes: Uint8Array, opts: ValidateImageOption
   const width = meta.autoOrient?.width ?? meta.width;
   const height = meta.autoOrient?.height ?? meta.height;
   const sha256 = createHash('sha256').update(buf).digest('hex');
-  return { bytes: buf, format, width, height, sha256, webReady: isWebReady(format, meta) };
+  return { bytes: buf, format, width, height, sha256, webReady: isWebReady(buf, format, meta) };
 }
 
-function isWebReady(format: ImageFormat, meta: Metadata): boolean {
-  const still = format === 'jpeg' || (format === 'webp' && (meta.pages ?? 1) === 1);
-  const bare = !meta.exif && !meta.xmp && !meta.iptc && !meta.icc && (meta.orientation ?? 1) === 1;
-  return still && bare && meta.space === 'srgb' && !meta.hasAlpha;
+function isWebReady(bytes: Buffer, format: ImageFormat, meta: Metadata): boolean {
+  const bare = format === 'jpeg' ? isBareJpeg(bytes) : format === 'webp' && isBareWebp(bytes);
+  return bare && meta.space === 'srgb' && !meta.hasAlpha;
 }
 
 async function decodeAll(buf: Buffer, format: ImageFormat, maxPixels: number): Promise<void> {
