@@ -120,6 +120,13 @@ describe('validateImage', () => {
   });
 });
 
+/** The JPEG with a JFIF header (APP0) right after SOI, carrying a 1 × 1 thumbnail or none. */
+function withJfif(jpeg: Buffer, thumbnail: boolean): Buffer {
+  expect([jpeg[2], jpeg[3]]).not.toEqual([0xff, 0xe0]); // sharp writes none
+  const header = [...Buffer.from('JFIF\0'), 1, 2, 0, 0, 1, 0, 1, ...(thumbnail ? [1, 1, 0xff, 0, 0] : [0, 0])];
+  return Buffer.concat([jpeg.subarray(0, 2), Buffer.from([0xff, 0xe0, 0, header.length + 2, ...header]), jpeg.subarray(2)]);
+}
+
 describe('renderMedia', () => {
   it('makes WebP display and thumbnail renditions, oriented, bounded, stripped of metadata', async () => {
     const big = await exifRotatedJpeg(await productImage(7, { width: 1200, height: 900 }), 6);
@@ -160,9 +167,11 @@ describe('renderMedia', () => {
     const webp = await encodeAs(small, 'webp');
     const progressive = await sharp(small).jpeg({ progressive: true }).toBuffer();
     expect((await validateImage(progressive, { maxPixels: MAX })).webReady).toBe(true);
+    expect((await validateImage(withJfif(jpeg, false), { maxPixels: MAX })).webReady).toBe(true);
     const refused = [
       withExif,
       Buffer.concat([jpeg.subarray(0, 2), comment, jpeg.subarray(2)]), // a comment segment
+      withJfif(jpeg, true), // a second, 1 × 1 picture in its JFIF header
       Buffer.concat([jpeg, Buffer.from('<html><script>alert(1)</script></html>')]), // data after the picture
       Buffer.concat([webp, Buffer.from('<html></html>')]),
       await sharp(small).webp().withMetadata({ exif: { IFD0: { Copyright: 'someone' } } }).toBuffer(),

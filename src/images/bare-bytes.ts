@@ -9,6 +9,15 @@ function isCodingSegment(marker: number): boolean {
 }
 
 /**
+ * A JFIF header without an embedded thumbnail: a thumbnail (or a JFXX extension) is a second
+ * picture, which may show what the main one was cropped from.
+ */
+function isPlainJfif(segment: Uint8Array): boolean {
+  const id = String.fromCharCode(...segment.subarray(0, 5));
+  return id === 'JFIF\0' && segment.length >= 14 && segment[12] === 0 && segment[13] === 0;
+}
+
+/**
  * A JPEG of SOI, then only the segments isCodingSegment allows (any number of scans: progressive
  * files interleave tables and scans), and EOI as its last two bytes.
  */
@@ -26,6 +35,7 @@ export function isBareJpeg(bytes: Uint8Array): boolean {
     if (!isCodingSegment(marker) || i + 4 > bytes.length) return false;
     const length = (bytes[i + 2]! << 8) | bytes[i + 3]!;
     if (length < 2) return false;
+    if (marker === 0xe0 && !isPlainJfif(bytes.subarray(i + 4, i + 2 + length))) return false;
     i += 2 + length;
     if (marker !== 0xda) continue;
     // Entropy-coded data: 0xFF is followed by a stuffed 0x00 or a restart marker, until a marker.
