@@ -23,6 +23,8 @@ export interface DecodedPixels extends RgbPixels {
 export interface DecodePixelsOptions {
   /** Shrink to fit this many pixels a side while decoding (JPEG and WebP shrink on load). */
   maxSide?: number;
+  /** Only this rectangle of the oriented image, in pixels. */
+  crop?: { left: number; top: number; width: number; height: number };
 }
 
 /**
@@ -32,6 +34,7 @@ export interface DecodePixelsOptions {
  */
 export async function decodePixels(image: ValidatedImage, opts: DecodePixelsOptions = {}): Promise<DecodedPixels> {
   let pipeline = openImage(image);
+  if (opts.crop) pipeline = pipeline.extract(opts.crop);
   if (opts.maxSide) pipeline = pipeline.resize(opts.maxSide, opts.maxSide, { fit: 'inside', withoutEnlargement: true });
   try {
     const { data, info } = await pipeline

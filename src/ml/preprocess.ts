@@ -80,41 +80,30 @@ export async function toTensor(
   opts: ToTensorOptions = {},
 ): Promise<Float32Array> {
   const S = spec.size;
-  let pipeline = openImage(image);
-  let width = image.width;
-  let height = image.height;
-  if (region) {
-    const crop = regionToPixels(region, width, height);
-    pipeline = pipeline.extract(crop);
-    ({ width, height } = crop);
-  }
-  pipeline = pipeline.flatten({ background: '#ffffff' }).toColourspace('srgb');
+  const crop = region && regionToPixels(region, image.width, image.height);
+  const { width, height } = crop ?? image;
   const method = opts.resize ?? 'auto';
   const usePil =
     method === 'pil' ||
     (method === 'auto' && (width * height <= (opts.pilMaxPixels ?? PIL_MAX_PIXELS) || width < S || height < S));
-  // The whole image's pixels are what decodePixels gives (kept from ingest's hashing, or decoded now).
-  if (usePil && !region) {
-    const { data, width: w, height: h } = image.pixels ?? (await decodePixels(image));
-    return normalize(resizeBilinearPil(data, w, h, 3, S, S), spec);
+  if (usePil) {
+    // The pixels ingest kept from hashing the whole image, or decoded now (decodePixels codes bad data BAD_IMAGE).
+    const decoded = (!crop && image.pixels) || (await decodePixels(image, { crop }));
+    return normalize(resizeBilinearPil(decoded.data, decoded.width, decoded.height, 3, S, S), spec);
   }
+  const kernel = method === 'auto' ? SHARP_KERNEL : method;
   let pixels: Buffer;
   try {
-    if (usePil) {
-      const { data, info } = await pipeline.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-      if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
-      const resized = resizeBilinearPil(data, info.width, info.height, 3, S, S);
-      pixels = Buffer.from(resized.buffer, resized.byteOffset, resized.byteLength);
-    } else {
-      const kernel = method === 'auto' ? SHARP_KERNEL : method;
-      const { data, info } = await pipeline
-        .resize(S, S, { fit: 'fill', kernel, fastShrinkOnLoad: false })
-        .removeAlpha()
-        .raw({ depth: 'uchar' })
-        .toBuffer({ resolveWithObject: true });
-      if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
-      pixels = data;
-    }
+    const pipeline = crop ? openImage(image).extract(crop) : openImage(image);
+    const { data, info } = await pipeline
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .resize(S, S, { fit: 'fill', kernel, fastShrinkOnLoad: false })
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
+    pixels = data;
   } catch (err) {
     throw new ImageError('BAD_IMAGE', `The image cannot be preprocessed: ${(err as Error).message.split('\n')[0]}`);
   }
