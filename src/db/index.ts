@@ -13,10 +13,10 @@ import { withOutageErrors } from './outages.js';
 import { nearDuplicateRepository, recordNearDuplicates } from './near-duplicates.js';
 import { plannerStats, staleTables, type PlannerStats } from './planner-stats.js';
 import { firstLine, replicaRouter, routedReads, type DatabaseStatus, type Replica } from './replicas.js';
-import { clientScope, type Scope } from './scope.js';
+import { clientScope, type DriverStatement, type Scope } from './scope.js';
 import { searchRepository } from './searches.js';
 import { searchSettingsOf, serverInfo, type SearchSettings } from './server-info.js';
-import type { Database, Repositories } from './types.js';
+import type { Database, Repositories, UnitOfWork } from './types.js';
 import { vectorModelRepository, type VectorStorage } from './vector-models.js';
 import { searchSessionSettings, vectorSearch } from './vector-search.js';
 
@@ -99,6 +99,14 @@ export function databaseOver(
     ingestRuns: ingestRunRepository(scope),
     nearDuplicates: nearDuplicateRepository(scope, storage, stats),
   });
+  // A unit of work's writes, bound to its transaction's statements (the repositories run the same
+  // functions, each in a transaction of its own).
+  const unitOfWork = (sql: DriverStatement): UnitOfWork => ({
+    catalog: { saveProducts: (model, writes) => saveProducts(sql, storage, stats, model, writes) },
+    vectors: { upsert: (model, items) => upsertEmbeddings(sql, storage, stats, model, items) },
+    nearDuplicates: { record: (records) => recordNearDuplicates(sql, records) },
+    ingestRuns: { recordItems: (...args) => recordIngestItems(sql, ...args) },
+  });
   // Lag-tolerant reads: on the replicas in turn, on the primary when none answers.
   const router = replicaRouter(replicas, logger);
   const primary = repositories(clientScope(client));
@@ -125,15 +133,7 @@ export function databaseOver(
     models: vectorModelRepository(clientScope(client), storage, opts.efSearch, logger),
     modelVersions: modelVersionRepository(clientScope(client), storage),
     adaptationJobs: adaptationJobRepository(clientScope(client)),
-    transaction: (work) =>
-      client.driverTransaction((sql) =>
-        work({
-          catalog: { saveProducts: (model, writes) => saveProducts(sql, storage, stats, model, writes) },
-          vectors: { upsert: (model, items) => upsertEmbeddings(sql, storage, stats, model, items) },
-          nearDuplicates: { record: (records) => recordNearDuplicates(sql, records) },
-          ingestRuns: { recordItems: (...args) => recordIngestItems(sql, ...args) },
-        }),
-      ),
+    transaction: (work) => client.driverTransaction((sql) => work(unitOfWork(sql))),
     migrate: async () => {
       const applied = await runMigrations({ connect: client.connectForMigrations, logger, migrationsDir: opts.migrationsDir });
       if (applied.length === 0) logger.debug('database schema up to date');
