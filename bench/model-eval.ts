@@ -40,6 +40,7 @@ const program = new Command()
   .option('--candidates <n>', 'shortlist the scorer re-ranks (ann+rerank: 50)', Number, 50)
   .option('--examples <groups>', 'write the first query of these groups with its top 5 (for a picture)', list, [])
   .option('--example-shopper <labels>', 'also the first shopper photo of each of these labels', list, [])
+  .option('--local-weights <list>', 'also re-rank by the scorer logit + w x 10 x local match, for each w (how training --local-weight was chosen)', (v) => list(v).map(Number), [])
   .option('--center-crop <f>', 'query-side fusion: also embed a centred crop of side f (0..1) and average', Number, 0)
   .requiredOption('--out <json>', 'JSON results');
 program.parse();
@@ -103,6 +104,41 @@ function nearest(index: Index, dim: number, q: Float32Array, qOffset: number, k:
   return best.map((b) => b.i);
 }
 
+/** A feature map C×H×W as H·W unit-length cell vectors (rows of C). */
+function cells(f: Float32Array, C: number): Float32Array {
+  const n = f.length / C;
+  const out = new Float32Array(n * C);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let c = 0; c < C; c++) { const v = f[c * n + i]!; out[i * C + c] = v; s += v * v; }
+    const k = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let c = 0; c < C; c++) out[i * C + c]! *= k;
+  }
+  return out;
+}
+
+/** training/model.py's local_match: each cell's best cosine among the other map's cells, averaged over both maps' cells. */
+function localMatch(q: Float32Array, c: Float32Array, C: number): number {
+  const n = q.length / C;
+  const bestC = new Float32Array(n).fill(-1);
+  let sumQ = 0;
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    const qo = i * C;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      const co = j * C;
+      for (let d = 0; d < C; d++) s += q[qo + d]! * c[co + d]!;
+      if (s > best) best = s;
+      if (s > bestC[j]!) bestC[j] = s;
+    }
+    sumQ += best;
+  }
+  let sumC = 0;
+  for (let j = 0; j < n; j++) sumC += bestC[j]!;
+  return (sumQ + sumC) / (2 * n);
+}
+
 const rank = (ids: string[], expected: Set<string>) => ids.findIndex((id) => expected.has(id));
 
 interface Example {
@@ -135,6 +171,19 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
     const order = shortlist.map((t, j) => ({ t, s: scores[j]!, j })).sort((a, b) => b.s - a.s || a.j - b.j).map((o) => o.t);
     return [...order, ...top.slice(opts.candidates)];
   };
+  const C = models.info.featureShape[0];
+  /** The shortlist re-ordered by scorer logit + w × 10 × local match, one order per --local-weights value. */
+  const localRerank = async (queries: Embedded, i: number, top: number[]) => {
+    const shortlist = top.slice(0, opts.candidates);
+    const scores = await models.score(image(queries, i), shortlist.map((t) => image(catalog, t)));
+    const qc = cells(queries.features[i]!, C);
+    const local = shortlist.map((t) => localMatch(qc, cells(catalog.features[t]!, C), C));
+    const logit = scores.map((p) => Math.log(Math.max(p, 1e-7) / Math.max(1 - p, 1e-7)));
+    return (opts.localWeights as number[]).map((w) => {
+      const order = shortlist.map((t, j) => ({ t, s: logit[j]! + w * 10 * local[j]!, j })).sort((a, b) => b.s - a.s || a.j - b.j).map((o) => o.t);
+      return [...order, ...top.slice(opts.candidates)];
+    });
+  };
   const shortlistSize = opts.rerank ? Math.max(10, opts.candidates) : 10;
   const result: Record<string, unknown> = { models: dir, key: models.info.key, sha256: models.manifest.files.embedder.sha256.slice(0, 16) };
   const byGroup: Record<string, Record<string, number>> = {};
@@ -142,6 +191,7 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
     const q = await embedFiles(models, queries.map((x) => x.load), opts.rerank, opts.centerCrop);
     const ann: number[] = [];
     const rr: number[] = [];
+    const lr: number[][] = (opts.localWeights as number[]).map(() => []);
     for (let i = 0; i < queries.length; i++) {
       const expected = new Set(queries[i]!.expected);
       const top = nearest(index, dim, q.vectors, i * dim, shortlistSize);
@@ -151,18 +201,20 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
         order = await rerank(q, i, top);
         rr.push(rank(order.map((t) => index.ids[t]!), expected));
       }
+      if (opts.localWeights.length) (await localRerank(q, i, top)).forEach((o, w) => lr[w]!.push(rank(o.map((t) => index.ids[t]!), expected)));
       if (i === 0 && opts.examples.includes(group)) await example(group, await queries[i]!.load(), order, (t) => expected.has(index.ids[t]!));
     }
     const at = (ranks: number[], k: number) => mean(ranks.map((r) => (r >= 0 && r < k ? 1 : 0)));
     byGroup[group] = { queries: queries.length, r1: at(ann, 1), r10: at(ann, 10) };
     if (opts.rerank) Object.assign(byGroup[group]!, { rr1: at(rr, 1), rr10: at(rr, 10) });
+    (opts.localWeights as number[]).forEach((w, k) => Object.assign(byGroup[group]!, { [`local${w}_r1`]: at(lr[k]!, 1), [`local${w}_r10`]: at(lr[k]!, 10) }));
     console.error(`  ${group}: ${JSON.stringify(byGroup[group])}`);
   }
   result.groups = byGroup;
   // One figure for the photo-like recipes (every group but the harness's own distortions).
   const photo = Object.entries(byGroup).filter(([g]) => !g.startsWith('distort-'));
   if (photo.length) {
-    result.photo = Object.fromEntries(['r1', 'r10', 'rr1', 'rr10'].filter((m) => m in photo[0]![1]).map((m) => [m, mean(photo.map(([, v]) => v[m]!))]));
+    result.photo = Object.fromEntries(Object.keys(photo[0]![1]).filter((m) => m !== 'queries').map((m) => [m, mean(photo.map(([, v]) => v[m]!))]));
   }
   if (opts.attributeSample > 0) {
     const picks = sample([...entries.keys()], opts.attributeSample, seededRandom(opts.seed));

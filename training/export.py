@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     cfg = saved["config"]
     embedder = Embedder(cfg["dim"], cfg["width"], cfg["channels"])
     embedder.load_state_dict(saved["embedder"])
-    scorer = Scorer(cfg["channels"])
+    scorer = Scorer(cfg["channels"], local_weight=cfg.get("local_weight", 0.0))
     scorer.load_weights(saved["scorer"])
     write_parity(embedder, scorer, cfg["size"], a.models_dir, cfg.get("colour_weight", 0.0))
     print(f"wrote {os.path.join(a.models_dir, 'parity')}")

@@ -10,10 +10,11 @@ from PIL import Image
 
 from . import train
 import torch
+import torch.nn.functional as F
 
 from .colour import PALETTE, ColourFused, ColourHistogram, colour_dim
 from .losses import shortlist_loss
-from .model import Embedder, Scorer
+from .model import Embedder, Scorer, local_match
 from .preprocess import MEAN, STD, preprocess
 from .synthetic import synthetic_cache
 
@@ -167,6 +168,25 @@ class ScorerTest(unittest.TestCase):
         self.assertAlmostEqual(plain[0], plain[1], places=6)
         labelled = [float(shortlist_loss(x, y, same, 0.2, 0.5)) for x in (kind_first, kind_last)]
         self.assertLess(labelled[0], labelled[1])
+
+    def test_local_match_finds_cells_wherever_they_lie(self):
+        """A flipped, shifted copy of a map matches it fully, cell for cell, though hardly any position
+        lines up; with the local term the scorer ranks that copy above a map of other cells whose
+        aligned comparison looks the same."""
+        torch.manual_seed(0)
+        a = torch.rand(1, 32, 6, 6)
+        moved = torch.roll(a.flip(3), shifts=2, dims=2)
+        other = torch.rand(1, 32, 6, 6)
+        self.assertAlmostEqual(float(local_match(a, moved)), 1.0, places=5)
+        self.assertLess(float(local_match(a, other)), 0.95)
+        self.assertAlmostEqual(float(local_match(a, other)), float(local_match(other, a)), places=5)
+        z = F.normalize(torch.ones(2, 8), dim=1)  # equal embeddings: only the maps tell them apart
+        shortlist = torch.cat([other, moved])
+        with torch.no_grad():
+            plain = Scorer(32).eval()(a.expand(2, -1, -1, -1), shortlist, z, z)
+            local = Scorer(32, local_weight=1.0).eval()(a.expand(2, -1, -1, -1), shortlist, z, z)
+        self.assertAlmostEqual(float(plain[0]), float(plain[1]), places=4)  # untrained: the cosine alone
+        self.assertGreater(float(local[1] - local[0]), 10 * 0.04)
 
     def test_weights_of_older_scorers_load(self):
         """Scorers before 2.4.0 saved a copy of the embedder's head; adaptation starts from such models."""

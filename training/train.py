@@ -39,7 +39,8 @@ MODEL_NAME = "siamese-cc0"
 MODEL_VERSION = "2.0.0"
 
 # Defaults = the shipped model's training run (README: the short command).
-DEFAULTS = dict(epochs=40, scorer_epochs=3, batch_size=128, lr=2e-3, size=128, dim=128, seed=0, colour_weight=0.2)
+DEFAULTS = dict(epochs=40, scorer_epochs=3, batch_size=128, lr=2e-3, size=128, dim=128, seed=0, colour_weight=0.2,
+                local_weight=4.0)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -68,6 +69,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--colour-weight", type=float, default=DEFAULTS["colour_weight"],
                    help="share of the exported embedding's cosine given to the fixed colour descriptor "
                         "(training/colour.py; 0: the network's embedding alone)")
+    p.add_argument("--local-weight", type=float, default=DEFAULTS["local_weight"],
+                   help="scorer: weight of the local-match term (model.local_match: each feature-map cell's best match "
+                        "anywhere in the other map) against the embedding cosine's (0: none)")
     p.add_argument("--supcon-weight", type=float, default=0.5, help="weight of the supervised contrastive term (with labels)")
     p.add_argument("--cache-scale", type=float, default=1.5, help="images are decoded once at this multiple of --size")
     p.add_argument("--shortlist", type=int, default=50, help="scorer: re-ranked shortlist size (as served: 50)")
@@ -572,7 +576,7 @@ def main(argv=None) -> int:
     g = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
     embedder = Embedder(args.dim, args.width, args.channels).to(device).to(memory_format=CL)
-    scorer = Scorer(args.channels).to(device).to(memory_format=CL)
+    scorer = Scorer(args.channels, local_weight=args.local_weight).to(device).to(memory_format=CL)
     log(f"params: embedder {count_params(embedder)}, scorer {count_params(scorer)}")
     if args.init:
         init = torch.load(args.init, map_location="cpu")
@@ -627,7 +631,7 @@ def main(argv=None) -> int:
         weights = os.path.join(tmp, "weights.pt")
         torch.save({"embedder": embedder.state_dict(), "scorer": scorer.state_dict(),
                     "config": {"dim": args.dim, "width": args.width, "channels": args.channels, "size": args.size,
-                               "colour_weight": args.colour_weight}}, weights)
+                               "colour_weight": args.colour_weight, "local_weight": args.local_weight}}, weights)
         write_parity(embedder, scorer, args.size, tmp, args.colour_weight)
         c, fh, fw = args.channels, args.size // 16, args.size // 16
         base = init_model(args)
@@ -683,6 +687,7 @@ def main(argv=None) -> int:
                 "scorerObjective": "listwise over the served embedding's shortlist, residual on its cosine",
                 "scorerShortlist": sc_hist["shortlist"],
                 "scorerLabelWeight": args.scorer_label_weight if labels is not None else 0,
+                "scorerLocalWeight": args.local_weight,
                 "batchSize": emb_hist["batch"], "lr": args.lr, "seed": args.seed,
                 "size": S, "dim": D, "temperature": args.temperature, "augment": args.augment,
                 "supconWeight": args.supcon_weight if labels is not None else 0,
