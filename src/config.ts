@@ -46,7 +46,7 @@ const schema = z.object({
   ADMIN_API_KEY: z.string().min(16).optional(),
   SEARCH_TTL_HOURS: z.coerce.number().min(0.01).default(24),
   SEARCH_PRUNE_INTERVAL_MINUTES: z.coerce.number().min(0.01).default(60),
-  // Recent searches held in memory for rerankSearch (73 KB each with 2.5.0); older ones are read
+  // Recent searches held in memory for rerankSearch (73 KB each with 2.5.0 and 2.6.0); older ones are read
   // from the database. A memory budget, not a count: a model with larger features holds fewer.
   SEARCH_MEMORY_MB: z.coerce.number().min(0.01).max(100_000).default(16),
   // Hardening (issue 13): bounded work per request, load shedding, rate limits, timeouts.

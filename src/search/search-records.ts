@@ -9,7 +9,7 @@ import type { NewSearch, SearchRepository, SearchToRerank, StoredHit } from '../
 export type SearchRecord = NewSearch & { id: string };
 
 export interface SearchRecordsOptions {
-  /** Bytes of searches held in memory (each is mostly its scorer features: 73 KB with 2.5.0's 128×12×12). */
+  /** Bytes of searches held in memory (each is mostly its scorer features: 73 KB with 2.6.0's 128×12×12). */
   maxBytes: number;
   /** How long a search can be re-ranked (SEARCH_TTL_HOURS). */
   ttlMs: number;
