@@ -1,7 +1,7 @@
 // A database from before model versions: the migration makes its one model active, and the
 // service adopts it (records MODELS_DIR as its folder) under its old name@version key, so its
 // embeddings keep answering searches; registering the same folder again adds no second model.
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -64,6 +64,49 @@ describe.each(testBackends())('upgrading to model versions on $name', ({ open })
       });
       expect((await models.register('models')).key).toBe(legacy);
       expect((await models.list()).map((m) => m.key).sort()).toEqual([legacy, 'older@0.1'].sort());
+    } finally {
+      await models.close();
+    }
+  });
+
+  it("keeps the active key and its embeddings when MODELS_DIR's new version has the same embedder (a scorer-only upgrade such as 2.5.0 → 2.6.0)", { timeout: 120_000 }, async () => {
+    const t = await open();
+    cleanups.push(() => t.cleanup());
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vps-models-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await cp(path.resolve('models'), dir, { recursive: true });
+    const media = new MediaStore(t.dataDir);
+    const options = {
+      modelsDir: dir,
+      load: (modelsDir: string) => loadModels({ modelsDir, providers: ['cpu'], batchSize: 4, logger }),
+      imageLimits: { maxPixels: 40_000_000, maxSide: 12_000, maxAspectRatio: 20 },
+      reembed: { batchSize: 2, pauseMs: 0, pauseFactor: 0 },
+      pollMs: 60_000,
+      logger,
+    };
+    let models = await ModelService.open(t.db, media, options);
+    const key = models.current().vectorModel.key;
+    const importer = new ProductImporter(t.db, models, media, {
+      imageLimits: options.imageLimits,
+      nearDuplicates: { action: 'link', maxHamming: 16, maxDistance: 0.12 },
+    });
+    for (let i = 1; i <= 2; i++) {
+      await importer.import({ source: 'test', externalId: `p${i}`, title: `P${i}` }, [{ bytes: await productImage(i, { width: 96, height: 96 }) }]);
+    }
+    const stamps = () => t.sql(`SELECT image_id, created_at FROM image_embeddings WHERE model_key = $1 ORDER BY image_id`, [key]);
+    const before = await stamps();
+    await models.close();
+    // The project's next version, written over the folder: a new version number (and scorer), the same embedder file.
+    const manifestPath = path.join(dir, 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    await writeFile(manifestPath, JSON.stringify({ ...manifest, version: `${manifest.version}-next` }));
+
+    models = await ModelService.open(t.db, media, options);
+    try {
+      expect(models.current().vectorModel.key).toBe(key);
+      expect(models.current().models.manifest.version).toBe(`${manifest.version}-next`);
+      expect(await stamps()).toEqual(before); // nothing re-embedded
+      expect((await models.list()).map((m) => [m.key, m.status])).toEqual([[key, 'active']]);
     } finally {
       await models.close();
     }
