@@ -18,6 +18,27 @@ const MODEL_VERSIONS = '20261130000000_model_versions';
 const migrationsDir = path.resolve('prisma/migrations');
 const logger = pino({ level: 'silent' });
 
+/** A model service on `modelsDir` that re-embeds in small batches without pausing. */
+const serviceOptions = (modelsDir: string) => ({
+  modelsDir,
+  load: (dir: string) => loadModels({ modelsDir: dir, providers: ['cpu'], batchSize: 4, logger }),
+  imageLimits: { maxPixels: 40_000_000, maxSide: 12_000, maxAspectRatio: 20 },
+  reembed: { batchSize: 2, pauseMs: 0, pauseFactor: 0 },
+  pollMs: 60_000,
+  logger,
+});
+
+/** n products of one generated photo each, embedded with the service's active model. */
+async function importProducts(t: OpenedBackend, models: ModelService, media: MediaStore, n: number) {
+  const importer = new ProductImporter(t.db, models, media, {
+    imageLimits: serviceOptions('').imageLimits,
+    nearDuplicates: { action: 'link', maxHamming: 16, maxDistance: 0.12 },
+  });
+  for (let i = 1; i <= n; i++) {
+    await importer.import({ source: 'test', externalId: `p${i}`, title: `P${i}` }, [{ bytes: await productImage(i, { width: 96, height: 96 }) }]);
+  }
+}
+
 describe.each(testBackends())('upgrading to model versions on $name', ({ open }) => {
   const cleanups: Array<() => Promise<unknown>> = [];
   afterAll(async () => {
@@ -76,23 +97,10 @@ describe.each(testBackends())('upgrading to model versions on $name', ({ open })
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     await cp(path.resolve('models'), dir, { recursive: true });
     const media = new MediaStore(t.dataDir);
-    const options = {
-      modelsDir: dir,
-      load: (modelsDir: string) => loadModels({ modelsDir, providers: ['cpu'], batchSize: 4, logger }),
-      imageLimits: { maxPixels: 40_000_000, maxSide: 12_000, maxAspectRatio: 20 },
-      reembed: { batchSize: 2, pauseMs: 0, pauseFactor: 0 },
-      pollMs: 60_000,
-      logger,
-    };
+    const options = serviceOptions(dir);
     let models = await ModelService.open(t.db, media, options);
     const key = models.current().vectorModel.key;
-    const importer = new ProductImporter(t.db, models, media, {
-      imageLimits: options.imageLimits,
-      nearDuplicates: { action: 'link', maxHamming: 16, maxDistance: 0.12 },
-    });
-    for (let i = 1; i <= 2; i++) {
-      await importer.import({ source: 'test', externalId: `p${i}`, title: `P${i}` }, [{ bytes: await productImage(i, { width: 96, height: 96 }) }]);
-    }
+    await importProducts(t, models, media, 2);
     const stamps = () => t.sql(`SELECT image_id, created_at FROM image_embeddings WHERE model_key = $1 ORDER BY image_id`, [key]);
     const before = await stamps();
     await models.close();
@@ -104,7 +112,7 @@ describe.each(testBackends())('upgrading to model versions on $name', ({ open })
     models = await ModelService.open(t.db, media, options);
     try {
       expect(models.current().vectorModel.key).toBe(key);
-      expect(models.current().models.manifest.version).toBe(`${manifest.version}-next`);
+      expect(models.current().models.info.version).toBe(`${manifest.version}-next`);
       expect(await stamps()).toEqual(before); // nothing re-embedded
       expect((await models.list()).map((m) => [m.key, m.status])).toEqual([[key, 'active']]);
     } finally {
@@ -116,23 +124,10 @@ describe.each(testBackends())('upgrading to model versions on $name', ({ open })
     const t = await open();
     cleanups.push(() => t.cleanup());
     const media = new MediaStore(t.dataDir);
-    const options = {
-      modelsDir: path.resolve('models'),
-      load: (modelsDir: string) => loadModels({ modelsDir, providers: ['cpu'], batchSize: 4, logger }),
-      imageLimits: { maxPixels: 40_000_000, maxSide: 12_000, maxAspectRatio: 20 },
-      reembed: { batchSize: 2, pauseMs: 0, pauseFactor: 0 },
-      pollMs: 60_000,
-      logger,
-    };
+    const options = serviceOptions(path.resolve('models'));
     let models = await ModelService.open(t.db, media, options);
     const shipped = models.current().vectorModel.key;
-    const importer = new ProductImporter(t.db, models, media, {
-      imageLimits: options.imageLimits,
-      nearDuplicates: { action: 'link', maxHamming: 16, maxDistance: 0.12 },
-    });
-    for (let i = 1; i <= 3; i++) {
-      await importer.import({ source: 'test', externalId: `p${i}`, title: `P${i}` }, [{ bytes: await productImage(i, { width: 96, height: 96 }) }]);
-    }
+    await importProducts(t, models, media, 3);
     await models.close();
     // Before the upgrade: another model (stored before model versions, no folder) served this catalog,
     // and MODELS_DIR's model was not there yet.
