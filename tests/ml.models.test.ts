@@ -228,6 +228,20 @@ describe(`loadModels (${MODELS_DIR})`, () => {
     await expect(local.embed([{ image }])).rejects.toThrow(ModelError);
     await local.close(); // idempotent
   });
+
+  it('close() waits for a scoring run already in flight, then refuses scoring', async () => {
+    const local = await loadModels({ modelsDir: MODELS_DIR, providers: ['cpu'], batchSize: 2, logger: silent });
+    const [a, b] = await local.embed([{ image: await validate(await productImage(92)) }, { image: await validate(await productImage(93)) }]);
+    const many = Array.from({ length: 200 }, (_, i) => (i % 2 ? a! : b!));
+    const expected = await local.score(a!, many);
+    // close() right after the run starts: the session must outlive it (a released session under a
+    // running onnxruntime call ends the process), and the run must give its own scores.
+    const pending = local.score(a!, many);
+    await local.close();
+    expect(await pending).toEqual(expected);
+    await expect(local.score(a!, [b!])).rejects.toThrow(ModelError);
+    await expect(local.runScorer({ features: a!.features, vectors: a!.vector }, { features: b!.features, vectors: b!.vector }, 1)).rejects.toThrow(ModelError);
+  });
 });
 
 describe('execution providers', () => {

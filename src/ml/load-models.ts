@@ -113,14 +113,27 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
   const assertOpen = () => {
     if (closed) throw new ModelError('The models are closed.');
   };
+  // Session runs not behind the batcher (scoring, direct runs): close() waits for them, since
+  // releasing a session while onnxruntime still runs it ends the process, not just the call.
+  const running = new Set<Promise<unknown>>();
+  const track = <T>(run: () => Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(new ModelError('The models are closed.'));
+    const p = run();
+    running.add(p);
+    void p.then(
+      () => running.delete(p),
+      () => running.delete(p),
+    );
+    return p;
+  };
 
   return {
     info,
     provider: embedderSession.provider,
     providers: { embedder: embedderSession.provider, scorer: scorerSession.provider },
     manifest,
-    runEmbedder: (input, n) => embedder.run(input, n),
-    runScorer: (query, candidates, n) => scorer.run(query, candidates, n),
+    runEmbedder: (input, n) => track(() => embedder.run(input, n)),
+    runScorer: (query, candidates, n) => track(() => scorer.run(query, candidates, n)),
     stats: () => {
       const { runs, items, largestBatch } = batcher.stats();
       return { embedRuns: runs, embeddedImages: items, largestBatch };
@@ -159,16 +172,15 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
       return out;
     },
 
-    async score(query: ImageEmbedding, candidates: ImageEmbedding[]): Promise<number[]> {
-      assertOpen();
-      return scorer.score(query, candidates);
+    score(query: ImageEmbedding, candidates: ImageEmbedding[]): Promise<number[]> {
+      return track(() => scorer.score(query, candidates));
     },
 
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      // Let queued work finish before the sessions go.
-      await Promise.all([batcher.idle(), pool?.close()]);
+      // Let queued and running work finish before the sessions go.
+      await Promise.all([batcher.idle(), pool?.close(), Promise.allSettled([...running])]);
       await release();
       log.debug({ model: info.key }, 'models closed');
     },
