@@ -164,25 +164,24 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
   const catalog = await embedFiles(models, entries.map((e) => () => readFile(e.imagePath)), opts.rerank);
   const index: Index = { ids: entries.map((e) => e.id), ...catalog };
   const image = (set: Embedded, k: number) => ({ vector: set.vectors.subarray(k * dim, (k + 1) * dim), features: set.features[k]! });
-  /** Query i of `queries` with its exact-scan top (≥ 10 rows): the first --candidates re-ordered by the pairwise scorer. */
-  const rerank = async (queries: Embedded, i: number, top: number[]) => {
-    const shortlist = top.slice(0, opts.candidates);
-    const scores = await models.score(image(queries, i), shortlist.map((t) => image(catalog, t)));
-    const order = shortlist.map((t, j) => ({ t, s: scores[j]!, j })).sort((a, b) => b.s - a.s || a.j - b.j).map((o) => o.t);
+  /** `top` (≥ 10 rows) with its first --candidates re-ordered by `value` of each (ties keep the search's order). */
+  const reorder = (top: number[], value: (j: number) => number) => {
+    const order = top.slice(0, opts.candidates).map((t, j) => ({ t, s: value(j), j })).sort((a, b) => b.s - a.s || a.j - b.j).map((o) => o.t);
     return [...order, ...top.slice(opts.candidates)];
   };
+  /** The pairwise scorer's probabilities for query i of `queries` against the first --candidates of its top. */
+  const score = (queries: Embedded, i: number, top: number[]) => models.score(image(queries, i), top.slice(0, opts.candidates).map((t) => image(catalog, t)));
+  const rerank = async (queries: Embedded, i: number, top: number[]) => {
+    const scores = await score(queries, i, top);
+    return reorder(top, (j) => scores[j]!);
+  };
   const C = models.info.featureShape[0];
-  /** The shortlist re-ordered by scorer logit + w × 10 × local match, one order per --local-weights value. */
-  const localRerank = async (queries: Embedded, i: number, top: number[]) => {
-    const shortlist = top.slice(0, opts.candidates);
-    const scores = await models.score(image(queries, i), shortlist.map((t) => image(catalog, t)));
+  /** One order per --local-weights value: scorer logit + w × 10 × local match (the scorer's `scores`, computed once). */
+  const localReranks = (queries: Embedded, i: number, top: number[], scores: number[]) => {
     const qc = cells(queries.features[i]!, C);
-    const local = shortlist.map((t) => localMatch(qc, cells(catalog.features[t]!, C), C));
+    const local = top.slice(0, opts.candidates).map((t) => localMatch(qc, cells(catalog.features[t]!, C), C));
     const logit = scores.map((p) => Math.log(Math.max(p, 1e-7) / Math.max(1 - p, 1e-7)));
-    return (opts.localWeights as number[]).map((w) => {
-      const order = shortlist.map((t, j) => ({ t, s: logit[j]! + w * 10 * local[j]!, j })).sort((a, b) => b.s - a.s || a.j - b.j).map((o) => o.t);
-      return [...order, ...top.slice(opts.candidates)];
-    });
+    return (opts.localWeights as number[]).map((w) => reorder(top, (j) => logit[j]! + w * 10 * local[j]!));
   };
   const shortlistSize = opts.rerank ? Math.max(10, opts.candidates) : 10;
   const result: Record<string, unknown> = { models: dir, key: models.info.key, sha256: models.manifest.files.embedder.sha256.slice(0, 16) };
@@ -198,10 +197,11 @@ async function evaluateModel(dir: string, entries: CatalogEntry[], groups: Map<s
       ann.push(rank(top.map((t) => index.ids[t]!), expected));
       let order = top;
       if (opts.rerank) {
-        order = await rerank(q, i, top);
+        const scores = await score(q, i, top);
+        order = reorder(top, (j) => scores[j]!);
         rr.push(rank(order.map((t) => index.ids[t]!), expected));
+        localReranks(q, i, top, scores).forEach((o, w) => lr[w]!.push(rank(o.map((t) => index.ids[t]!), expected)));
       }
-      if (opts.localWeights.length) (await localRerank(q, i, top)).forEach((o, w) => lr[w]!.push(rank(o.map((t) => index.ids[t]!), expected)));
       if (i === 0 && opts.examples.includes(group)) await example(group, await queries[i]!.load(), order, (t) => expected.has(index.ids[t]!));
     }
     const at = (ranks: number[], k: number) => mean(ranks.map((r) => (r >= 0 && r < k ? 1 : 0)));

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import pino from 'pino';
 import { percentile } from '../src/eval/percentile.js';
+import { seededRandom } from '../src/eval/random.js';
 import { loadModels, type LoadedModels } from '../src/ml/index.js';
 import type { ImageEmbedding } from '../src/ml/types.js';
 
@@ -29,8 +30,7 @@ for (const dir of opts.models as string[]) {
 
 /** Feature maps like the embedder's (non-negative: they come out of a ReLU), seeded. */
 function fakeEmbedding(m: LoadedModels, seed: number): ImageEmbedding {
-  let s = seed;
-  const next = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const next = seededRandom(seed);
   const [C, H, W] = m.info.featureShape;
   const vector = new Float32Array(m.info.dim).map(() => next() - 0.5);
   const norm = Math.hypot(...vector);
@@ -51,9 +51,7 @@ for (let r = 0; r < opts.rounds; r++) {
 }
 
 const load = os.loadavg().map((v) => v.toFixed(2)).join(' / ');
-const rows = loaded.map(({ dir, models, times }) => {
-  return `| ${dir} | ${models.info.key} | ${percentile(times, 50).toFixed(1)} | ${percentile(times, 95).toFixed(1)} |`;
-});
+const rows = loaded.map(({ dir, models, times }) => `| ${dir} | ${models.info.key} | ${percentile(times, 50).toFixed(1)} | ${percentile(times, 95).toFixed(1)} |`);
 const report = [
   '# Scorer latency: one query against a shortlist',
   '',

@@ -110,14 +110,15 @@ export async function loadModels(opts: LoadModelsOptions): Promise<LoadedModels>
     : null;
 
   let closed = false;
+  const closedError = () => new ModelError('The models are closed.');
   const assertOpen = () => {
-    if (closed) throw new ModelError('The models are closed.');
+    if (closed) throw closedError();
   };
   // Session runs not behind the batcher (scoring, direct runs): close() waits for them, since
   // releasing a session while onnxruntime still runs it ends the process, not just the call.
   const running = new Set<Promise<unknown>>();
   const track = <T>(run: () => Promise<T>): Promise<T> => {
-    if (closed) return Promise.reject(new ModelError('The models are closed.'));
+    if (closed) return Promise.reject(closedError());
     const p = run();
     running.add(p);
     void p.then(
